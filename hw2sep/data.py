@@ -1,0 +1,186 @@
+"""MUSDB18 on disk: find the layout, list the subsets, read tracks as float32 (nb_channels, nb_samples).
+
+Two layouts are accepted under a root folder:
+
+* ``wav``   (MUSDB18-HQ): ``{train,test}/<track>/{mixture,drums,bass,other,vocals}.wav``
+* ``stems`` (MUSDB18):    ``{train,test}/<track>.stem.mp4`` (streams: mixture, drums, bass, other, vocals)
+
+The wav layout needs only soundfile; the stems layout decodes through stempeg, which needs the
+``ffmpeg`` program and is imported only when a ``.stem.mp4`` is read.
+
+Subsets: ``train`` (86 tracks), ``valid`` (the 14 validation tracks of the ``musdb`` package and
+Open-Unmix, taken out of MUSDB's train folder) and ``test`` (50). For a dataset whose track names
+are not MUSDB18's (the toy set), ``valid.txt`` in the root lists the validation tracks; without it,
+every 7th training track in name order (about 14 %, at least one) is used, so training has a
+validation subset whenever there are two tracks or more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from hw2sep import SAMPLE_RATE, STEMS
+from hw2sep.errors import Hw2sepError
+
+SUBSETS = ("train", "valid", "test")
+LAYOUTS = ("wav", "stems")
+SOURCES = ("mixture", *STEMS, "accompaniment")  # what Track.load can return
+ACCOMPANIMENT_STEMS = ("drums", "bass", "other")
+STEM_STREAM = {"mixture": 0, "drums": 1, "bass": 2, "other": 3, "vocals": 4}
+
+# The validation split of the musdb package (configs/mus.yaml), used by Open-Unmix.
+MUSDB_VALID_TRACKS = (
+    "Actions - One Minute Smile", "Clara Berry And Wooldog - Waltz For My Victims",
+    "Johnny Lokke - Promises & Lies", "Patrick Talbot - A Reason To Leave", "Triviul - Angelsaint",
+    "Alexander Ross - Goodbye Bolero", "Fergessen - Nos Palpitants", "Leaf - Summerghost",
+    "Skelpolu - Human Mistakes", "Young Griffo - Pennies", "ANiMAL - Rockshow",
+    "James May - On The Line", "Meaxic - Take A Step", "Traffic Experiment - Sirens",
+)
+VALID_EVERY = 7  # fallback rule for datasets without MUSDB names or valid.txt
+
+
+@dataclass(frozen=True)
+class Track:
+    """One song on disk: a folder of wavs (``wav`` layout) or one ``.stem.mp4`` file (``stems``)."""
+
+    name: str
+    subset: str
+    path: Path
+    layout: str
+
+    def load(self, sources: Sequence[str] = ("mixture", "vocals", "accompaniment"),
+             start: float = 0.0, duration: float | None = None) -> dict[str, np.ndarray]:
+        """Read sources (``mixture``, a stem, or ``accompaniment`` = drums + bass + other).
+
+        Shape: each value (nb_channels=2, nb_samples), float32, 44.1 kHz. Mono files are
+        duplicated to stereo; other sample rates are refused.
+        """
+        unknown = set(sources) - set(SOURCES)
+        if unknown:
+            raise Hw2sepError(f"unknown source(s) {sorted(unknown)}; choose from {SOURCES}")
+        needed = sorted({s for src in sources for s in (ACCOMPANIMENT_STEMS if src == "accompaniment" else (src,))},
+                        key=list(STEM_STREAM).index)
+        read = _read_stems_mp4 if self.layout == "stems" else _read_wavs
+        audio = read(self, needed, start, duration)
+        out = {}
+        for src in sources:
+            if src == "accompaniment":
+                out[src] = sum(audio[s] for s in ACCOMPANIMENT_STEMS).astype(np.float32)
+            else:
+                out[src] = audio[src]
+        return out
+
+    def num_samples(self) -> int:
+        """Length in samples from the file header, without decoding.
+
+        For ``.stem.mp4`` this is the container's duration, which can differ from the decoded
+        length by a fraction of an AAC frame; use the decoded audio where exactness matters.
+        """
+        if self.layout == "wav":
+            import soundfile as sf
+            return sf.info(str(self.path / "mixture.wav")).frames
+        import stempeg
+        info = stempeg.Info(str(self.path))
+        return int(round(info.duration(0) * info.sample_rate(0)))
+
+
+def detect_layout(root: str | Path) -> str:
+    """Return ``wav`` or ``stems`` for a MUSDB18(-HQ) root, or raise one clear error."""
+    root = Path(root)
+    looked_for = ("MUSDB18-HQ: ROOT/{train,test}/<track>/mixture.wav; "
+                  "MUSDB18: ROOT/{train,test}/<track>.stem.mp4")
+    if not root.exists():
+        raise Hw2sepError(f"dataset root {root} does not exist (expected {looked_for})")
+    if not root.is_dir():
+        raise Hw2sepError(f"dataset root {root} is not a folder (expected {looked_for})")
+    for folder in ("train", "test"):
+        if any((root / folder).glob("*/mixture.wav")):
+            return "wav"
+        if any((root / folder).glob("*.stem.mp4")):
+            return "stems"
+    raise Hw2sepError(f"no MUSDB18 tracks under {root}; looked for {looked_for}")
+
+
+def list_tracks(root: str | Path, subset: str) -> list[Track]:
+    """Tracks of one subset (``train``, ``valid`` or ``test``), sorted by name."""
+    if subset not in SUBSETS:
+        raise Hw2sepError(f"unknown subset '{subset}'; choose from {', '.join(SUBSETS)}")
+    root = Path(root)
+    layout = detect_layout(root)
+    folder = root / ("test" if subset == "test" else "train")
+    if layout == "wav":
+        found = {p.parent.name: p.parent for p in folder.glob("*/mixture.wav")}
+    else:
+        found = {p.name[: -len(".stem.mp4")]: p for p in folder.glob("*.stem.mp4")}
+    names = sorted(found)
+    if subset != "test":
+        valid = validation_names(root, names)
+        names = [n for n in names if (n in valid) == (subset == "valid")]
+    return [Track(name, subset, found[name], layout) for name in names]
+
+
+def validation_names(root: Path, train_names: Sequence[str]) -> set[str]:
+    """Validation tracks: MUSDB's 14 if present, else ``valid.txt`` in the root, else every 7th."""
+    musdb = set(MUSDB_VALID_TRACKS) & set(train_names)
+    if musdb:
+        return musdb
+    listed = Path(root) / "valid.txt"
+    if listed.exists():
+        names = {line.strip() for line in listed.read_text().splitlines() if line.strip()}
+        missing = names - set(train_names)
+        if missing:
+            raise Hw2sepError(f"{listed} names tracks that are not in train/: {sorted(missing)[:3]}")
+        return names
+    names = sorted(train_names)
+    picked = names[VALID_EVERY - 1 :: VALID_EVERY] or names[-1:]
+    return set(picked) if len(names) > 1 else set()  # a lone track stays for training
+
+
+def _to_channels_first(audio: np.ndarray, rate: int, where: str) -> np.ndarray:
+    """Check the rate, turn (nb_samples, nb_channels) into float32 stereo (2, nb_samples)."""
+    if rate != SAMPLE_RATE:
+        raise Hw2sepError(f"{where}: sample rate {rate} Hz, expected {SAMPLE_RATE} Hz "
+                          "(resample the dataset first, e.g. with ffmpeg -ar 44100)")
+    audio = np.asarray(audio, dtype=np.float32).T  # to (nb_channels, nb_samples)
+    if audio.shape[0] == 1:  # documented conversion: mono is duplicated to both channels
+        audio = np.repeat(audio, 2, axis=0)
+    if audio.shape[0] != 2:
+        raise Hw2sepError(f"{where}: {audio.shape[0]} channels, expected stereo (or mono)")
+    return np.ascontiguousarray(audio)
+
+
+def _read_wavs(track: Track, stems: Sequence[str], start: float, duration: float | None) -> dict[str, np.ndarray]:
+    import soundfile as sf
+
+    out = {}
+    for stem in stems:
+        path = track.path / f"{stem}.wav"
+        if not path.exists():
+            raise Hw2sepError(f"track '{track.name}' has no {stem}.wav in {track.path}")
+        rate = sf.info(str(path)).samplerate
+        first = int(round(start * rate))
+        frames = -1 if duration is None else int(round(duration * rate))
+        audio, rate = sf.read(str(path), start=first, frames=frames, dtype="float32", always_2d=True)
+        out[stem] = _to_channels_first(audio, rate, str(path))
+    return out
+
+
+def _read_stems_mp4(track: Track, stems: Sequence[str], start: float, duration: float | None) -> dict[str, np.ndarray]:
+    try:
+        import stempeg
+    except Exception as err:  # stempeg raises on import when ffmpeg is missing
+        raise Hw2sepError(f"reading {track.path.name} needs ffmpeg and stempeg ({err}); "
+                          "install ffmpeg, or use MUSDB18-HQ (wav)") from None
+    ids = [STEM_STREAM[s] for s in stems]
+    try:
+        audio, rate = stempeg.read_stems(str(track.path), start=start or None, duration=duration,
+                                         stem_id=ids, always_3d=True, dtype=np.float32)
+    except Exception as err:
+        raise Hw2sepError(f"cannot decode {track.path}: {str(err).splitlines()[0] if str(err) else err!r}") from None
+    if audio.shape[0] < len(ids):
+        raise Hw2sepError(f"{track.path} has {audio.shape[0]} streams; a MUSDB18 .stem.mp4 has 5")
+    return {s: _to_channels_first(audio[i], int(rate), str(track.path)) for i, s in enumerate(stems)}

@@ -1,0 +1,120 @@
+"""Torch datasets over the npy cache: augmented random excerpts for training, whole tracks for validation.
+
+Augmentations (Uhlich et al., ICASSP 2017; as in Open-Unmix's training), each an independent switch,
+applied per source: random left/right swap, random gain in [0.25, 1.25], a random chunk position
+per source, and mixing sources drawn from different songs. The mixture is always the sum of the
+augmented sources. Randomness comes from a generator seeded by (seed, epoch, index), so a batch is
+the same whatever the number of DataLoader workers, and a resumed run sees the same data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from hw2sep import SAMPLE_RATE, TARGETS
+from hw2sep.errors import Hw2sepError
+from hw2sep.prep import load_manifest, load_source
+
+
+@dataclass
+class Augment:
+    """Which augmentations to apply; all on by default except cross-song mixing (Open-Unmix's default)."""
+
+    swap_channels: bool = True
+    gain: tuple[float, float] | None = (0.25, 1.25)
+    random_chunks: bool = True
+    random_track_mix: bool = False
+
+    @classmethod
+    def none(cls) -> "Augment":
+        return cls(swap_channels=False, gain=None, random_chunks=False, random_track_mix=False)
+
+
+def _subset_tracks(npy_root, subset: str) -> tuple[dict, list[dict]]:
+    """Manifest and tracks of ``subset`` (comma-separated names allowed, e.g. ``train,valid``)."""
+    wanted = [s.strip() for s in subset.split(",") if s.strip()]
+    if "test" in wanted:
+        raise Hw2sepError("the test subset is never used for training or validation (assignment rule)")
+    manifest = load_manifest(npy_root)
+    tracks = [t for t in manifest["tracks"] if t["subset"] in wanted]
+    if not tracks:
+        raise Hw2sepError(f"the npy cache {npy_root} has no '{subset}' tracks")
+    return manifest, tracks
+
+
+class ExcerptDataset(torch.utils.data.Dataset):
+    """``samples_per_track`` random excerpts of ``seq_duration`` seconds per track and epoch.
+
+    Shape: item = (mixture (nb_channels, nb_samples), sources (nb_targets, nb_channels, nb_samples)),
+    targets in ``hw2sep.TARGETS`` order (vocals, accompaniment).
+    """
+
+    def __init__(self, npy_root, subset: str = "train", seq_duration: float = 6.0,
+                 samples_per_track: int = 64, augment: Augment | None = None, seed: int = 0):
+        manifest, self.tracks = _subset_tracks(npy_root, subset)
+        self.npy_root, self.scale = npy_root, float(manifest["scale"])
+        self.seq_len = int(round(seq_duration * SAMPLE_RATE))
+        self.samples_per_track = samples_per_track
+        self.augment = augment if augment is not None else Augment()
+        self.seed, self.epoch = seed, 0
+        self._arrays: dict[tuple[int, str], np.ndarray] = {}  # memmaps, opened lazily in each worker
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw a new set of excerpts; call before each epoch (workers are re-created per epoch)."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.tracks) * self.samples_per_track
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        aug = self.augment
+        track_index = index // self.samples_per_track
+        shared_start = self._random_start(rng, track_index)
+        sources = []
+        for target in TARGETS:
+            source_track = int(rng.integers(len(self.tracks))) if aug.random_track_mix else track_index
+            per_source = aug.random_chunks or aug.random_track_mix
+            start = self._random_start(rng, source_track) if per_source else shared_start
+            audio = self._read(source_track, target, start)
+            if aug.gain is not None:
+                audio = audio * np.float32(rng.uniform(*aug.gain))
+            if aug.swap_channels and rng.random() < 0.5:
+                audio = audio[::-1]
+            sources.append(audio)
+        sources = torch.from_numpy(np.ascontiguousarray(np.stack(sources)))
+        return sources.sum(0), sources
+
+    def _random_start(self, rng: np.random.Generator, track_index: int) -> int:
+        return int(rng.integers(0, max(self.tracks[track_index]["num_samples"] - self.seq_len, 0) + 1))
+
+    def _read(self, track_index: int, source: str, start: int) -> np.ndarray:
+        """One excerpt as float32 (nb_channels, seq_len); zero-padded past the track's end."""
+        key = (track_index, source)
+        if key not in self._arrays:
+            self._arrays[key] = load_source(self.npy_root, self.tracks[track_index], source)
+        chunk = np.asarray(self._arrays[key][:, start:start + self.seq_len], dtype=np.float32) / self.scale
+        if chunk.shape[-1] < self.seq_len:
+            chunk = np.pad(chunk, ((0, 0), (0, self.seq_len - chunk.shape[-1])))
+        return chunk
+
+
+class TrackDataset(torch.utils.data.Dataset):
+    """Whole tracks of a subset, no augmentation (validation). Same item shapes as ``ExcerptDataset``."""
+
+    def __init__(self, npy_root, subset: str = "valid"):
+        manifest, self.tracks = _subset_tracks(npy_root, subset)
+        self.npy_root, self.scale = npy_root, float(manifest["scale"])
+
+    def __len__(self) -> int:
+        return len(self.tracks)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        track = self.tracks[index]
+        sources = np.stack([np.asarray(load_source(self.npy_root, track, t), dtype=np.float32) / self.scale
+                            for t in TARGETS])
+        sources = torch.from_numpy(sources)
+        return sources.sum(0), sources
