@@ -105,12 +105,17 @@ def detect_layout(root: str | Path) -> str:
     raise Hw2sepError(f"no MUSDB18 tracks under {root}; looked for {looked_for}")
 
 
-def list_tracks(root: str | Path, subset: str) -> list[Track]:
-    """Tracks of one subset (``train``, ``valid`` or ``test``), sorted by name."""
+def list_tracks(root: str | Path, subset: str, layout: str | None = None) -> list[Track]:
+    """Tracks of one subset (``train``, ``valid`` or ``test``), sorted by name.
+
+    ``layout`` (``wav`` or ``stems``) picks one where a root holds both; default: detected.
+    """
     if subset not in SUBSETS:
         raise Hw2sepError(f"unknown subset '{subset}'; choose from {', '.join(SUBSETS)}")
+    if layout not in (None, *LAYOUTS):
+        raise Hw2sepError(f"unknown layout '{layout}'; choose from {', '.join(LAYOUTS)}")
     root = Path(root)
-    layout = detect_layout(root)
+    layout = layout or detect_layout(root)
     folder = root / ("test" if subset == "test" else "train")
     if layout == "wav":
         found = {p.parent.name: p.parent for p in folder.glob("*/mixture.wav")}

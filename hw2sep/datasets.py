@@ -70,26 +70,29 @@ class ExcerptDataset(torch.utils.data.Dataset):
         return len(self.tracks) * self.samples_per_track
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        # Every draw is made whether its switch is on or not, so one switch never changes the others.
         rng = np.random.default_rng([self.seed, self.epoch, index])
         aug = self.augment
         track_index = index // self.samples_per_track
-        shared_start = self._random_start(rng, track_index)
+        shared_start = self._start(track_index, rng.random())
         sources = []
         for target in TARGETS:
-            source_track = int(rng.integers(len(self.tracks))) if aug.random_track_mix else track_index
-            per_source = aug.random_chunks or aug.random_track_mix
-            start = self._random_start(rng, source_track) if per_source else shared_start
-            audio = self._read(source_track, target, start)
+            u_track, u_start, u_gain, u_swap = rng.random(4)
+            source_track = int(u_track * len(self.tracks)) if aug.random_track_mix else track_index
+            own_chunk = aug.random_chunks or aug.random_track_mix
+            audio = self._read(source_track, target, self._start(source_track, u_start) if own_chunk else shared_start)
             if aug.gain is not None:
-                audio = audio * np.float32(rng.uniform(*aug.gain))
-            if aug.swap_channels and rng.random() < 0.5:
+                low, high = aug.gain
+                audio = audio * np.float32(low + (high - low) * u_gain)
+            if aug.swap_channels and u_swap < 0.5:
                 audio = audio[::-1]
             sources.append(audio)
         sources = torch.from_numpy(np.ascontiguousarray(np.stack(sources)))
         return sources.sum(0), sources
 
-    def _random_start(self, rng: np.random.Generator, track_index: int) -> int:
-        return int(rng.integers(0, max(self.tracks[track_index]["num_samples"] - self.seq_len, 0) + 1))
+    def _start(self, track_index: int, uniform: float) -> int:
+        """Map a uniform draw in [0, 1) to an excerpt start inside the track."""
+        return int(uniform * (max(self.tracks[track_index]["num_samples"] - self.seq_len, 0) + 1))
 
     def _read(self, track_index: int, source: str, start: int) -> np.ndarray:
         """One excerpt as float32 (nb_channels, seq_len); zero-padded past the track's end."""
