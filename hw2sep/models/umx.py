@@ -69,8 +69,8 @@ class OpenUnmix(nn.Module):
 
     def forward(self, mix_mag: Tensor) -> Tensor:
         nb_samples, nb_channels, _, nb_frames = mix_mag.shape
-        x = mix_mag.permute(3, 0, 1, 2)  # to (nb_frames, nb_samples, nb_channels, nb_bins)
-        x = (x[..., : self.nb_bins] + self.input_mean) * self.input_scale
+        mix = mix_mag.permute(3, 0, 1, 2)  # to (nb_frames, nb_samples, nb_channels, nb_bins)
+        x = (mix[..., : self.nb_bins] + self.input_mean) * self.input_scale
         x = self.fc1(x.reshape(-1, nb_channels * self.nb_bins))  # (nb_frames*nb_samples, hidden)
         x = torch.tanh(self.bn1(x)).reshape(nb_frames, nb_samples, -1)
         if self.lstm is not None:
@@ -78,5 +78,6 @@ class OpenUnmix(nn.Module):
         x = torch.relu(self.bn2(self.fc2(x.reshape(nb_frames * nb_samples, -1))))
         x = self.bn3(self.fc3(x)).reshape(nb_frames, nb_samples, nb_channels, self.nb_output_bins)
         x = torch.relu(x * self.output_scale + self.output_mean)
-        x = x.permute(1, 2, 3, 0)  # back to (nb_samples, nb_channels, nb_bins, nb_frames)
-        return x * mix_mag if self.config.mask else x
+        if self.config.mask:
+            x = x * mix  # masking in the frames-first layout keeps every op on one memory layout
+        return x.permute(1, 2, 3, 0)  # back to (nb_samples, nb_channels, nb_bins, nb_frames)
