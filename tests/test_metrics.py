@@ -1,0 +1,141 @@
+"""hw2sep.metrics: the fast BSS Eval v4 backend against museval, plus track_median, global_sdr, track_json."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+
+import numpy as np
+import pytest
+from scipy.signal import butter, sosfiltfilt
+
+from hw2sep.metrics import METRICS, bss_eval, global_sdr, track_json, track_json_text, track_median
+
+RATE = 44100
+needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="museval/stempeg need ffmpeg at import time")
+
+
+@pytest.fixture(scope="module")
+def stems() -> dict[str, np.ndarray]:
+    """MUSDB18 excerpt shipped with stempeg (~6.1 s). Shape: each (2, 2, N): references and mixture pair."""
+    stempeg = pytest.importorskip("stempeg")
+    pytest.importorskip("museval")
+    audio, _ = stempeg.read_stems(stempeg.example_stem_path(), sample_rate=RATE)
+    audio = audio.transpose(0, 2, 1)  # (streams, channels, samples); 0 mix, 1 drums, 2 bass, 3 other, 4 vocals
+    refs = np.stack([audio[4], audio[1] + audio[2] + audio[3]])
+    return {"refs": refs, "mixture": np.stack([audio[0], audio[0]])}
+
+
+def _noisy(refs: np.ndarray, snr_db: list[float], seed: int = 0) -> np.ndarray:
+    """References plus white noise at one SNR per source."""
+    rng = np.random.default_rng(seed)
+    power = np.mean(refs**2, axis=(1, 2), keepdims=True) / 10 ** (np.array(snr_db)[:, None, None] / 10)
+    return refs + rng.standard_normal(refs.shape) * np.sqrt(power)
+
+
+def _assert_matches_museval(refs: np.ndarray, ests: np.ndarray, **kwargs) -> dict[str, np.ndarray]:
+    ref = bss_eval(refs, ests, backend="museval", **kwargs)
+    fast = bss_eval(refs, ests, backend="fast", **kwargs)
+    for m in METRICS:
+        assert fast[m].shape == ref[m].shape, m
+        np.testing.assert_array_equal(np.isnan(fast[m]), np.isnan(ref[m]), err_msg=f"{m} NaN pattern")
+        ok = ~np.isnan(ref[m])
+        assert np.max(np.abs(fast[m][ok] - ref[m][ok]), initial=0.0) <= 0.01, m
+    return fast
+
+
+def _estimate(kind: str, refs: np.ndarray, mixture: np.ndarray) -> np.ndarray:
+    """Estimates of several qualities; one museval call per kind, so sources may differ in kind."""
+    if kind == "noise_5dB_20dB":
+        return _noisy(refs, [5.0, 20.0])
+    if kind == "lowpass_and_mixture":  # vocals: 4th-order Butterworth at 2 kHz; accompaniment: the mixture
+        return np.stack([sosfiltfilt(butter(4, 2000, fs=RATE, output="sos"), refs[0]), mixture[1]])
+    if kind == "near_perfect_60dB":
+        return _noisy(refs, [60.0, 60.0], seed=2)
+    raise ValueError(kind)
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("kind", ["noise_5dB_20dB", "lowpass_and_mixture", "near_perfect_60dB"])
+def test_fast_matches_museval(stems, kind):
+    n = 4 * RATE  # a 4 s excerpt keeps museval quick
+    refs, mixture = stems["refs"][..., :n], stems["mixture"][..., :n]
+    fast = _assert_matches_museval(refs, _estimate(kind, refs, mixture))
+    assert fast["SDR"].shape == (2, 4) and not np.isnan(fast["SDR"]).any()
+
+
+@needs_ffmpeg
+def test_silent_windows_give_nan_like_museval(stems):
+    refs = stems["refs"][..., : 6 * RATE].copy()
+    ests = _noisy(refs, [-5.0, 10.0], seed=1)
+    refs[0, :, int(0.5 * RATE) : int(2.5 * RATE)] = 0  # vocals reference silent over window 1
+    ests[1, :, int(3.2 * RATE) : int(5.2 * RATE)] = 0  # accompaniment estimate silent over window 4
+    fast = _assert_matches_museval(refs, ests)
+    expected = np.zeros((2, 6), dtype=bool)
+    expected[:, [1, 4]] = True  # a silent source blanks every source of that window
+    for m in METRICS:
+        np.testing.assert_array_equal(np.isnan(fast[m]), expected)
+
+
+@needs_ffmpeg
+def test_length_not_multiple_of_window_and_overlap(stems):
+    refs = stems["refs"][..., int(2.5 * RATE) : int(5.8 * RATE)]  # 3.3 s
+    ests = _noisy(refs, [0.0, 15.0], seed=3)[..., : int(3.1 * RATE)]  # shorter estimate: zero-padded
+    assert _assert_matches_museval(refs, ests)["SDR"].shape == (2, 3)  # trailing 0.3 s window dropped
+    assert _assert_matches_museval(refs, ests, win=RATE, hop=RATE // 2)["SDR"].shape == (2, 5)
+
+
+def test_fast_sdr_is_windowed_snr_and_flags_silence():
+    rng = np.random.default_rng(0)
+    refs = rng.standard_normal((2, 2, int(3.5 * RATE)))
+    ests = refs + 0.1 * rng.standard_normal(refs.shape)
+    ests[0, :, RATE : 2 * RATE] = 0
+    out = bss_eval(refs, ests, win=RATE, hop=RATE)
+    assert out["SDR"].shape == (2, 3)
+    windows = lambda x: x[..., : 3 * RATE].reshape(2, 2, 3, RATE)  # noqa: E731
+    snr = 10 * np.log10(np.sum(windows(refs) ** 2, axis=(1, 3)) / np.sum(windows(refs - ests) ** 2, axis=(1, 3)))
+    np.testing.assert_allclose(out["SDR"][:, [0, 2]], snr[:, [0, 2]], atol=1e-9)
+    assert np.isnan(out["SDR"][:, 1]).all() and np.isnan(out["SAR"][:, 1]).all()
+
+
+def test_fully_silent_source_is_rejected():
+    refs = np.random.default_rng(0).standard_normal((2, 2, RATE))
+    with pytest.raises(ValueError, match="silent"):
+        bss_eval(refs, np.stack([refs[0], np.zeros_like(refs[1])]))
+
+
+def test_track_median_ignores_nan():
+    values = np.array([[1.0, np.nan, 3.0, 10.0, np.inf], [np.nan, np.nan, np.nan, np.nan, np.nan]])
+    out = track_median(values)
+    assert out[0] == 3.0 and np.isnan(out[1])  # inf is stored as NaN by museval, so ignored too
+
+
+def test_global_sdr_known_values():
+    rng = np.random.default_rng(0)
+    refs = rng.standard_normal((2, 2, 1000))
+    out = global_sdr(refs, np.stack([0.5 * refs[0], refs[1]]))
+    assert out[0] == pytest.approx(20 * math.log10(2), abs=1e-6)  # error = half the signal
+    assert out[1] == pytest.approx(10 * math.log10((np.sum(refs[1] ** 2) + 1e-7) / 1e-7))
+
+
+def _nan_to_str(obj):
+    if isinstance(obj, dict):
+        return {k: _nan_to_str(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_nan_to_str(v) for v in obj]
+    return "NaN" if isinstance(obj, float) and math.isnan(obj) else obj
+
+
+@needs_ffmpeg
+def test_track_json_matches_museval_trackstore():
+    simplejson = pytest.importorskip("simplejson")
+    museval = pytest.importorskip("museval")
+    scores = {m: np.array([[1.234567891, np.nan, np.inf], [-2.5, 3.0, 0.000004]]) + i for i, m in enumerate(METRICS)}
+    store = museval.TrackStore(track_name="t", win=1.0, hop=1.0)
+    for i, name in enumerate(["vocals", "accompaniment"]):
+        store.add_target(name, {m: scores[m][i].tolist() for m in METRICS})
+    ours = track_json("t", ["vocals", "accompaniment"], scores, win=RATE, hop=RATE, rate=RATE)
+    assert _nan_to_str(json.loads(track_json_text(ours))) == _nan_to_str(simplejson.loads(store.json, allow_nan=True))
+    assert list(ours["targets"][0]["frames"][0]["metrics"]) == ["SDR", "SIR", "SAR", "ISR"]
+    assert '"SDR": NaN' in track_json_text(ours)
