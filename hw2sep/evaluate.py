@@ -1,0 +1,213 @@
+"""Evaluate checkpoints x reconstruction methods on a MUSDB subset with museval's BSS Eval v4.
+
+    python hw2sep/evaluate.py --musdb-root ~/data/musdb18 --checkpoints runs/umx/epoch_025.pt \\
+        runs/umx/epoch_050.pt runs/umx/epoch_150.pt --methods mixture --out results
+
+Writes, per checkpoint and method, ``OUT/<checkpoint>/<method>/``: ``tracks/<track>.json`` (museval's
+per-track format), ``per_track.csv`` and ``summary.json``; and ``OUT/comparison.csv`` across all.
+The headline number is museval's "median of medians": per track the median SDR over 1 s windows,
+then the median over tracks. Finished tracks are skipped on a rerun, so an interrupted pass resumes.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: import hw2sep from the repository root
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+import argparse  # noqa: E402
+import csv  # noqa: E402
+import hashlib  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+from typing import Sequence  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from hw2sep import SAMPLE_RATE, TARGETS  # noqa: E402
+from hw2sep.checkpoint import load_model  # noqa: E402
+from hw2sep.data import list_tracks  # noqa: E402
+from hw2sep.devices import resolve_device  # noqa: E402
+from hw2sep.errors import Hw2sepError, run_cli  # noqa: E402
+from hw2sep.fileio import write_json, write_text  # noqa: E402
+from hw2sep.metrics import bss_eval, global_sdr, track_json, track_median  # noqa: E402
+from hw2sep.samples import loudest_window, slug, write_sample  # noqa: E402
+from hw2sep.separate import METHODS, Separator  # noqa: E402
+
+METRICS = ("SDR", "SIR", "ISR", "SAR")
+COMPARISON_FIELDS = ("checkpoint", "epoch", "method", "target", "tracks", "SDR", "SDR_mean", "SDR_global",
+                     "SIR", "ISR", "SAR")
+
+
+def evaluate(checkpoints: Sequence[str | Path], musdb_root: str | Path, out: str | Path,
+             subset: str = "test", methods: Sequence[str] = ("mixture",), n_tracks: int | None = None,
+             metric: str = "museval", device: str = "auto", samples_dir: str | Path | None = None,
+             n_sample_tracks: int = 3, sample_seconds: float = 10.0, progress: bool = True,
+             **phase_options) -> list[dict]:
+    """Evaluate every checkpoint with every method; returns the comparison rows (also in comparison.csv)."""
+    if metric not in ("museval", "fast"):
+        raise Hw2sepError(f"unknown metric '{metric}'; choose museval or fast")
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise Hw2sepError(f"unknown method(s) {unknown}; choose from {', '.join(METHODS)}")
+    tracks = list_tracks(musdb_root, subset)[:n_tracks]
+    if not tracks:
+        raise Hw2sepError(f"no '{subset}' tracks under {musdb_root}")
+    out, device = Path(out), resolve_device(device)
+    models = [(Path(c), *load_model(c, device)) for c in checkpoints]  # fail early on a bad checkpoint
+    for path, model, meta in models:
+        label, digest = path.with_suffix("").name, checkpoint_digest(path)
+        separator = Separator(model, device, amp=device.type == "cuda")
+        for index, track in enumerate(_progress(tracks, progress, label)):
+            todo = [m for m in methods if not _is_done(_track_file(out, label, m, track.name), digest, metric)]
+            with_samples = samples_dir is not None and index < n_sample_tracks
+            if not todo and not with_samples:
+                continue
+            audio = track.load(("mixture", *TARGETS))
+            references = np.stack([audio[t] for t in TARGETS])
+            estimates = separator.separate(audio["mixture"], todo if not with_samples else methods, **phase_options)
+            for method, est in estimates.items():
+                if method in todo:
+                    _score_track(out, label, method, track.name, references, np.stack([est[t] for t in TARGETS]),
+                                 metric, digest)
+            if with_samples:
+                _write_samples(samples_dir, out, label, track.name, audio, estimates, sample_seconds)
+        for method in methods:
+            _summarise(out, label, meta, method, [t.name for t in tracks], metric)
+    return write_comparison(out)
+
+
+def checkpoint_digest(path: str | Path) -> str:
+    """Short hash of a checkpoint's weights: cached results count only for the same bytes."""
+    sha = hashlib.sha1()
+    with open(Path(path).with_suffix(".pt"), "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()[:12]
+
+
+def _is_done(path: Path, digest: str, metric: str) -> bool:
+    if not path.exists():
+        return False
+    info = json.loads(path.read_text()).get("hw2sep", {})
+    return info.get("checkpoint_sha1") == digest and info.get("metric") == metric
+
+
+def _score_track(out: Path, label: str, method: str, track: str, references: np.ndarray,
+                 estimates: np.ndarray, metric: str, digest: str) -> None:
+    """Score one track and write its museval-format json (plus global SDR) atomically."""
+    scores = bss_eval(references, estimates, win=SAMPLE_RATE, hop=SAMPLE_RATE, backend=metric)
+    record = track_json(track, list(TARGETS), scores, SAMPLE_RATE, SAMPLE_RATE, SAMPLE_RATE)
+    record["hw2sep"] = {"metric": metric, "checkpoint_sha1": digest, "global_SDR": dict(zip(TARGETS, map(float, global_sdr(references, estimates)))),
+                        "median": {m: dict(zip(TARGETS, map(float, track_median(scores[m])))) for m in METRICS}}
+    write_json(_track_file(out, label, method, track), record)
+
+
+def _summarise(out: Path, label: str, meta: dict, method: str, track_names: list[str], metric: str) -> None:
+    """Aggregate the per-track jsons into per_track.csv and summary.json (median of medians)."""
+    folder = out / label / method
+    records = {n: json.loads(_track_file(out, label, method, n).read_text()) for n in track_names}
+    rows = [{"track": n, "target": t, **{m: r["hw2sep"]["median"][m][t] for m in METRICS},
+             "SDR_global": r["hw2sep"]["global_SDR"][t]} for n, r in records.items() for t in TARGETS]
+    write_text(folder / "per_track.csv", _csv(rows, ("track", "target", *METRICS, "SDR_global")))
+    summary = {"checkpoint": label, "epoch": meta.get("epoch"), "method": method, "metric": metric,
+               "tracks": len(records), "dataset": meta.get("train", {}).get("npy_root"), "targets": {}}
+    for t in TARGETS:
+        per_track = {m: np.array([r[m] for r in rows if r["target"] == t], dtype=float) for m in (*METRICS, "SDR_global")}
+        summary["targets"][t] = {**{m: _nan_to_none(np.nanmedian(per_track[m])) for m in METRICS},
+                                 "SDR_mean": _nan_to_none(np.nanmean(per_track["SDR"])),
+                                 "SDR_global": _nan_to_none(np.nanmedian(per_track["SDR_global"]))}
+    write_json(folder / "summary.json", summary)
+
+
+def write_comparison(out: str | Path) -> list[dict]:
+    """Collect every ``summary.json`` under ``out`` into ``comparison.csv``; returns its rows."""
+    rows = []
+    for path in sorted(Path(out).glob("*/*/summary.json")):
+        s = json.loads(path.read_text())
+        for target, values in s["targets"].items():
+            rows.append({"checkpoint": s["checkpoint"], "epoch": s["epoch"], "method": s["method"],
+                         "target": target, "tracks": s["tracks"], **values})
+    rows.sort(key=lambda r: (r["epoch"] if r["epoch"] is not None else -1, r["checkpoint"], r["method"], r["target"]))
+    write_text(Path(out) / "comparison.csv", _csv(rows, COMPARISON_FIELDS))
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    """The comparison as an aligned text table (median-of-medians SDR per target)."""
+    lines = [f"{'checkpoint':<14}{'epoch':>6}  {'method':<20}{'target':<15}{'tracks':>6}{'SDR':>8}{'mean':>8}{'global':>8}"]
+    for r in rows:
+        fmt = lambda v: "     nan" if v is None else f"{v:8.2f}"  # noqa: E731
+        lines.append(f"{r['checkpoint']:<14}{str(r['epoch']):>6}  {r['method']:<20}{r['target']:<15}{r['tracks']:>6}"
+                     f"{fmt(r['SDR'])}{fmt(r['SDR_mean'])}{fmt(r['SDR_global'])}")
+    return "\n".join(lines)
+
+
+def _write_samples(samples_dir, out: Path, label: str, track: str, audio: dict, estimates: dict, seconds: float) -> None:
+    start, stop = loudest_window(audio["vocals"], seconds)
+    write_sample(samples_dir, track, "mixture", audio["mixture"][:, start:stop], {"kind": "mixture"})
+    for t in TARGETS:
+        write_sample(samples_dir, track, f"reference_{t}", audio[t][:, start:stop], {"kind": "reference", "target": t})
+    for method, est in estimates.items():
+        record = json.loads(_track_file(out, label, method, track).read_text())
+        for t in TARGETS:
+            write_sample(samples_dir, track, f"{label}_{method}_{t}", est[t][:, start:stop],
+                         {"kind": "estimate", "target": t, "model": label, "method": method,
+                          "sdr_db": record["hw2sep"]["median"]["SDR"][t]})
+
+
+def _track_file(out: Path, label: str, method: str, track: str) -> Path:
+    return Path(out) / label / method / "tracks" / f"{slug(track)}.json"
+
+
+def _nan_to_none(value: float) -> float | None:
+    return None if value is None or np.isnan(value) else round(float(value), 4)
+
+
+def _csv(rows: list[dict], fields: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _progress(items: list, enabled: bool, label: str):
+    if not enabled:
+        return items
+    from tqdm.auto import tqdm
+    return tqdm(items, desc=f"evaluate {label}", unit="track")
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by evaluate.py and infer.py."""
+    parser.add_argument("--tracks", type=int, default=None, help="evaluate only the first N tracks")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--metric", default="museval", choices=("museval", "fast"),
+                        help="museval (reference) or fast (same numbers within 0.01 dB, much faster)")
+    parser.add_argument("--gl-iterations", type=int, default=32, help="Griffin-Lim iterations")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--musdb-root", required=True)
+    parser.add_argument("--checkpoints", nargs="+", required=True, help="checkpoint .pt files (json beside)")
+    parser.add_argument("--methods", default="mixture", help=f"comma-separated: {', '.join(METHODS)}")
+    parser.add_argument("--subset", default="test", choices=("train", "valid", "test"))
+    parser.add_argument("--out", default="results", help="results folder")
+    parser.add_argument("--samples", default=None, help="also write listening samples to this folder")
+    add_common_arguments(parser)
+    args = parser.parse_args(argv)
+    started = time.time()
+    rows = evaluate(args.checkpoints, args.musdb_root, args.out, subset=args.subset,
+                    methods=[m for m in args.methods.split(",") if m], n_tracks=args.tracks, metric=args.metric,
+                    device=args.device, samples_dir=args.samples, gl_iterations=args.gl_iterations)
+    print(format_table(rows))
+    print(f"wrote {Path(args.out) / 'comparison.csv'} in {time.time() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

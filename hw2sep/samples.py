@@ -1,0 +1,71 @@
+"""Listening samples: short excerpts of mixture, references and estimates, with an index that names each.
+
+Layout: ``samples/<track>/<file>.wav`` plus ``samples/index.json`` (one entry per file) and
+``samples/index.md`` (the same as a table, with each estimate's SDR). Rewriting a sample replaces
+its entry, so reruns never duplicate rows.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from hw2sep import SAMPLE_RATE
+from hw2sep.fileio import atomic_path, write_json, write_text
+
+INDEX_FIELDS = ("track", "kind", "target", "model", "method", "sdr_db", "file")
+
+
+def loudest_window(audio: np.ndarray, seconds: float) -> tuple[int, int]:
+    """(start, stop) in samples of the ``seconds``-long window with the most energy. Shape: (nb_channels, nb_samples)."""
+    size = min(int(seconds * SAMPLE_RATE), audio.shape[-1])
+    energy = np.concatenate([[0.0], np.cumsum((audio.astype(np.float64) ** 2).sum(0))])
+    starts = np.arange(0, audio.shape[-1] - size + 1, SAMPLE_RATE // 4)
+    best = int(starts[np.argmax(energy[starts + size] - energy[starts])])
+    return best, best + size
+
+
+def write_sample(samples_dir: str | Path, track: str, name: str, audio: np.ndarray, entry: dict) -> Path:
+    """Write one excerpt (nb_channels, nb_samples) as 16-bit wav and record it in the index."""
+    import soundfile as sf
+
+    samples_dir = Path(samples_dir)
+    path = samples_dir / slug(track) / f"{slug(name)}.wav"
+    with atomic_path(path, suffix=".wav") as tmp:
+        sf.write(str(tmp), np.clip(audio.T, -1, 1), SAMPLE_RATE, subtype="PCM_16")
+    rel = path.relative_to(samples_dir).as_posix()
+    _update_index(samples_dir, {**{k: None for k in INDEX_FIELDS}, **entry, "track": track, "file": rel})
+    return path
+
+
+def slug(text: str) -> str:
+    """A file-name-safe version of a track or sample name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "untitled"
+
+
+def read_index(samples_dir: str | Path) -> list[dict]:
+    path = Path(samples_dir) / "index.json"
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def _update_index(samples_dir: Path, entry: dict) -> None:
+    entries = [e for e in read_index(samples_dir) if e["file"] != entry["file"]] + [entry]
+    entries.sort(key=lambda e: (e["track"], e["kind"] != "mixture", e["kind"], e["target"] or "",
+                                e["model"] or "", e["method"] or ""))
+    write_json(samples_dir / "index.json", entries)
+    write_text(samples_dir / "index.md", _markdown(entries))
+
+
+def _markdown(entries: list[dict]) -> str:
+    lines = ["# Listening samples", "",
+             "Excerpts (the loudest vocal passage of each track). SDR is the track's museval SDR",
+             "(median over 1 s windows of the whole track) for that estimate.", "",
+             "| track | kind | target | model | method | SDR (dB) | file |", "|---|---|---|---|---|---|---|"]
+    for e in entries:
+        sdr = "" if e["sdr_db"] is None else f"{e['sdr_db']:.2f}"
+        lines.append(f"| {e['track']} | {e['kind']} | {e['target'] or ''} | {e['model'] or ''} | "
+                     f"{e['method'] or ''} | {sdr} | [{e['file']}]({e['file'].replace(' ', '%20')}) |")
+    return "\n".join(lines) + "\n"
