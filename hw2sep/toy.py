@@ -510,3 +510,11 @@ def toy_cache_root() -> Path:
 def ensure_toy_musdb(root: str | os.PathLike | None = None, **params) -> Path:
     """The toy dataset at `root` (default toy_cache_root()/'toy_musdb'), generated on first use."""
     return make_toy_musdb(Path(root) if root is not None else toy_cache_root() / "toy_musdb", **params)
+
+
+DEMO_TOY = {"n_train": 12, "n_test": 4, "seconds": 20.0, "seed": 0}  # the demo checkpoint's data
+
+
+def ensure_demo_toy_musdb() -> Path:
+    """The demo-size toy set (what models/umx_vocals.pt was trained on), generated on first use."""
+    return ensure_toy_musdb(toy_cache_root() / "toy_musdb_demo", **DEMO_TOY)
