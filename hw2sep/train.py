@@ -28,7 +28,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from hw2sep.checkpoint import load_state, read_meta, save_checkpoint  # noqa: E402
-from hw2sep.datasets import Augment, ExcerptDataset, TrackDataset  # noqa: E402
+from hw2sep.datasets import Augment, ExcerptDataset, TrackDataset, mixture_of  # noqa: E402
 from hw2sep.devices import autocast, resolve_device  # noqa: E402
 from hw2sep.errors import Hw2sepError, run_cli  # noqa: E402
 from hw2sep.fileio import write_text  # noqa: E402
@@ -124,17 +124,16 @@ def train_one_epoch(model, loader, optimizer, scaler, device, amp: bool, progres
     total, count, wait = 0.0, 0, 0.0
     batches = _progress(loader, progress)
     tick = time.time()
-    for mixture, sources in batches:
+    for sources in batches:
         wait += time.time() - tick
-        mixture = mixture.to(device, non_blocking=True)
-        vocals = sources[:, 0].to(device, non_blocking=True)
+        sources = sources.to(device, non_blocking=True)  # (batch, targets, channels, samples)
         optimizer.zero_grad(set_to_none=True)
-        loss = magnitude_loss(model, mixture, vocals, amp)
+        loss = magnitude_loss(model, mixture_of(sources), sources[:, 0], amp)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
-        total += loss.item() * len(mixture)
-        count += len(mixture)
+        total += loss.item() * len(sources)
+        count += len(sources)
         if progress:
             batches.set_postfix(loss=f"{total / count:.4f}")
         tick = time.time()
@@ -146,8 +145,9 @@ def validate(model, valid_set: TrackDataset, device, amp: bool) -> float:
     """Mean magnitude MSE over whole validation tracks (one track at a time)."""
     model.eval()
     losses = []
-    for mixture, sources in valid_set:
-        losses.append(magnitude_loss(model, mixture[None].to(device), sources[None, 0].to(device), amp).item())
+    for sources in valid_set:
+        sources = sources[None].to(device)
+        losses.append(magnitude_loss(model, mixture_of(sources), sources[:, 0], amp).item())
     return sum(losses) / len(losses)
 
 
@@ -164,8 +164,8 @@ def input_statistics(dataset: ExcerptDataset, device) -> tuple[torch.Tensor, tor
     """Per-bin mean and std of mono mixture magnitudes over the training tracks (Open-Unmix's scaler)."""
     whole = TrackDataset(dataset.npy_root, subset=",".join(sorted({t["subset"] for t in dataset.tracks})))
     total = total_sq = frames = 0
-    for mixture, _ in whole:
-        mag = stft(mixture.to(device).mean(0)).abs()  # (bins, frames)
+    for sources in whole:
+        mag = stft(mixture_of(sources.to(device)).mean(0)).abs()  # mono downmix: (bins, frames)
         total, total_sq, frames = total + mag.sum(1), total_sq + (mag ** 2).sum(1), frames + mag.shape[1]
     mean = total / frames
     return mean.cpu(), (total_sq / frames - mean ** 2).clamp_min(0).sqrt().cpu()
