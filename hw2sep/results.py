@@ -1,0 +1,162 @@
+"""Read what training and evaluation wrote: log.csv, comparison.csv, per_track.csv, checkpoint jsons.
+
+Plots, the report and the notebooks read result files only through these functions, so a missing
+or half-written file gives one clear `Hw2sepError` naming the file and the step that writes it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from hw2sep import TARGETS
+from hw2sep.errors import Hw2sepError
+
+EPOCH_LABEL = re.compile(r"^epoch_(\d+)$")
+NUMERIC = ("SDR", "SDR_mean", "SDR_global", "SIR", "ISR", "SAR")
+
+
+def _read_csv(path: Path, what: str, hint: str) -> list[dict]:
+    """Rows of a csv file as dicts; Hw2sepError naming `hint` (how to make it) when it is missing."""
+    if not path.exists():
+        raise Hw2sepError(f"no {what} at {path}: {hint}")
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise Hw2sepError(f"{path} holds no rows yet: {hint}")
+    return rows
+
+
+def _number(value: str | None) -> float | None:
+    """A csv cell as float, or None for an empty / nan cell."""
+    if value in (None, "", "None"):
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def read_log(run: str | Path) -> list[dict]:
+    """Training log rows (epoch, train_loss, valid_loss, lr, ...) from RUN/log.csv (or a csv path), as numbers."""
+    path = Path(run)
+    path = path if path.suffix == ".csv" else path / "log.csv"
+    rows = _read_csv(path, "training log", "train first (hw2sep/train.py or notebooks/02_train.ipynb)")
+    out = []
+    for row in rows:
+        out.append({k: (int(v) if k == "epoch" else _number(v)) for k, v in row.items()})
+    return out
+
+
+def read_comparison(results: str | Path) -> list[dict]:
+    """Rows of RESULTS/comparison.csv with numeric SDR columns and integer (or None) epochs."""
+    path = Path(results)
+    path = path if path.suffix == ".csv" else path / "comparison.csv"
+    rows = _read_csv(path, "comparison table", "evaluate first (hw2sep/evaluate.py or notebooks/03_evaluate_epochs.ipynb)")
+    for row in rows:
+        row["epoch"] = int(row["epoch"]) if row.get("epoch") not in (None, "", "None") else None
+        row["tracks"] = int(row["tracks"]) if row.get("tracks") else 0
+        for key in NUMERIC:
+            if key in row:
+                row[key] = _number(row[key])
+    return rows
+
+
+def read_per_track(results: str | Path, checkpoint: str, method: str) -> list[dict]:
+    """Rows of RESULTS/<checkpoint>/<method>/per_track.csv (track, target, SDR, SIR, ISR, SAR, SDR_global)."""
+    path = Path(results) / checkpoint / method / "per_track.csv"
+    rows = _read_csv(path, f"per-track scores for {checkpoint} / {method}",
+                     f"evaluate {checkpoint} with --methods {method}")
+    for row in rows:
+        for key in NUMERIC:
+            if key in row:
+                row[key] = _number(row[key])
+    return rows
+
+
+def epoch_of(label: str) -> int | None:
+    """The epoch in a checkpoint label like ``epoch_025``, else None."""
+    match = EPOCH_LABEL.match(label)
+    return int(match.group(1)) if match else None
+
+
+def find_row(rows: Iterable[dict], checkpoint: str, method: str, target: str) -> dict | None:
+    """The comparison row of (checkpoint, method, target), or None."""
+    for row in rows:
+        if row["checkpoint"] == checkpoint and row["method"] == method and row["target"] == target:
+            return row
+    return None
+
+
+def epoch_checkpoints(rows: Sequence[dict], method: str = "mixture") -> dict[int, str]:
+    """{epoch: checkpoint label} of the results evaluated with `method`, epoch_NNN labels first.
+
+    A checkpoint such as ``best`` counts for its epoch only when no ``epoch_NNN`` label has it.
+    """
+    found: dict[int, str] = {}
+    for row in rows:
+        if row["method"] != method or row["epoch"] is None:
+            continue
+        label, epoch = row["checkpoint"], row["epoch"]
+        if epoch_of(label) == epoch or epoch not in found:
+            found[epoch] = label
+    return dict(sorted(found.items()))
+
+
+def epochs_to_show(rows: Sequence[dict], wanted: Sequence[int], method: str = "mixture") -> tuple[list[int], str | None]:
+    """Which epochs a table shows, and a note when the wanted ones are not in the results.
+
+    The wanted epochs (25/50/150 by default) are shown, missing ones included, as long as any of them
+    was evaluated; when none was (a smoke run with epochs 1/2/3), the evaluated epochs are shown instead.
+    """
+    have = epoch_checkpoints(rows, method)
+    if not have or any(e in have for e in wanted):
+        return list(wanted), None
+    note = (f"no result for epochs {', '.join(map(str, wanted))}; "
+            f"showing the evaluated epochs {', '.join(map(str, have))}")
+    return list(have), note
+
+
+def best_epoch(rows: Sequence[dict], method: str = "mixture", target: str = "vocals") -> tuple[int, str] | None:
+    """(epoch, checkpoint) with the highest median `target` SDR among the epoch checkpoints, or None."""
+    pairs = [((find_row(rows, label, method, target) or {}).get("SDR"), epoch, label)
+             for epoch, label in epoch_checkpoints(rows, method).items()]
+    pairs = [p for p in pairs if p[0] is not None]
+    if not pairs:
+        return None
+    _, epoch, label = max(pairs, key=lambda p: (p[0], p[1]))
+    return epoch, label
+
+
+def phase_checkpoint(rows: Sequence[dict], method: str = "griffinlim", prefer: str | None = None) -> str | None:
+    """The checkpoint evaluated with both `method` and the mixture phase (``prefer`` if it qualifies).
+
+    With several candidates, the one whose mixture-phase vocals SDR is highest wins.
+    """
+    both = [c for c in dict.fromkeys(r["checkpoint"] for r in rows)
+            if find_row(rows, c, method, TARGETS[0]) and find_row(rows, c, "mixture", TARGETS[0])]
+    if prefer in both:
+        return prefer
+    if not both:
+        return None
+    return max(both, key=lambda c: find_row(rows, c, "mixture", TARGETS[0])["SDR"] or -math.inf)
+
+
+def methods_of(rows: Sequence[dict], checkpoint: str) -> list[str]:
+    """Methods evaluated for `checkpoint`, mixture first, in file order otherwise."""
+    methods = list(dict.fromkeys(r["method"] for r in rows if r["checkpoint"] == checkpoint))
+    return sorted(methods, key=lambda m: m != "mixture")
+
+
+def read_checkpoint_meta(run: str | Path, names: Sequence[str] = ("best", "last")) -> dict:
+    """The json sidecar of the first existing RUN/<name>.json (then any epoch_NNN.json)."""
+    run = Path(run)
+    candidates = [run / f"{n}.json" for n in names] + sorted(run.glob("epoch_*.json"), reverse=True)
+    for path in candidates:
+        if path.exists():
+            meta = json.loads(path.read_text())
+            meta["_path"] = str(path)
+            return meta
+    raise Hw2sepError(f"no checkpoint json (best.json, last.json, epoch_NNN.json) in {run}: train first")

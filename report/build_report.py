@@ -1,0 +1,55 @@
+"""Build the 16:9 PDF report from result files only (it never trains or separates).
+
+    python report/build_report.py                                   # results/, runs/umx, samples/
+    python report/build_report.py --results scratch/smoke/results --run scratch/smoke/runs/umx \\
+        --samples scratch/smoke/samples --out scratch/smoke/report/report.pdf
+
+Name, student ID, code link and novelty points come from report/report_config.json; a slide whose
+results are missing says so. Figures are also written as PNG and PDF to FIGURES (default: the
+output's folder/figures, i.e. report/figures).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: import hw2sep from the repository root
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+import argparse  # noqa: E402
+
+from hw2sep.errors import Hw2sepError, run_cli  # noqa: E402
+from hw2sep.report import SLIDES, build_report, load_config, placeholders_left  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main(argv=None) -> None:
+    """Parse the options, build the report and print where it went."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", default=str(REPO / "results"), help="evaluation folder (comparison.csv)")
+    parser.add_argument("--run", default=str(REPO / "runs" / "umx"), help="training run folder (log.csv, *.json)")
+    parser.add_argument("--samples", default=str(REPO / "samples"), help="listening samples folder (index.json)")
+    parser.add_argument("--config", default=None, help="report config json (default: report/report_config.json)")
+    parser.add_argument("--out", default=str(REPO / "report" / "report.pdf"), help="output PDF")
+    parser.add_argument("--figures", default=None, help="figure folder (default: OUT's folder/figures)")
+    parser.add_argument("--epochs", default=None, help="comma-separated epochs for the SDR table (default: config's, "
+                                                       "25,50,150)")
+    args = parser.parse_args(argv)
+    if args.config is not None and not Path(args.config).exists():
+        raise Hw2sepError(f"--config {args.config} does not exist")
+    config = load_config(args.config or REPO / "report" / "report_config.json")
+    try:
+        epochs = [int(e) for e in args.epochs.split(",") if e] if args.epochs else None
+    except ValueError:
+        raise Hw2sepError(f"--epochs wants comma-separated integers, got '{args.epochs}'") from None
+    out = build_report(args.results, args.run, args.samples, args.out, config, args.figures, epochs)
+    print(f"wrote {out} ({len(SLIDES)} slides)")
+    left = placeholders_left(config)
+    if left:
+        print(f"note: report_config.json still has placeholders in {', '.join(left)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

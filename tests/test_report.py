@@ -1,0 +1,200 @@
+"""The report builder and the plots: 16:9 pages, numbers equal to comparison.csv, notes where results are missing."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from conftest import assert_one_line_error, run_script
+from hw2sep.errors import Hw2sepError
+
+pypdf = pytest.importorskip("pypdf")
+
+
+@pytest.fixture(scope="module")
+def smoke_run(toy_root, toy_npy, tmp_path_factory) -> dict[str, Path]:
+    """A SMOKE-sized run: 3 epochs of a tiny model, epochs 1/2/3 scored with the mixture phase, the best
+    epoch also with Griffin-Lim (random and mixture init), listening samples of one track."""
+    import torch
+
+    from hw2sep.evaluate import evaluate
+    from hw2sep.results import best_epoch, read_comparison
+    from hw2sep.train import TrainConfig, fit
+
+    work = tmp_path_factory.mktemp("smoke")
+    run, results, samples = work / "runs" / "umx", work / "results", work / "samples"
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: one thread is faster, and immune to a busy machine
+    try:
+        fit(TrainConfig(str(toy_npy), str(run), epochs=3, batch_size=4, seq_dur=2.0, samples_per_track=4,
+                        model_options={"hidden_size": 32, "nb_layers": 1}, nb_workers=0,
+                        checkpoint_epochs=(1, 2, 3), device="cpu"), progress=False)
+        evaluate([run / f"epoch_00{e}.pt" for e in (1, 2, 3)], toy_root, results, methods=["mixture"],
+                 metric="fast", device="cpu", progress=False)
+        _, label = best_epoch(read_comparison(results))
+        evaluate([run / f"{label}.pt"], toy_root, results, methods=["mixture", "griffinlim", "griffinlim-mixinit"],
+                 metric="fast", device="cpu", progress=False, samples_dir=samples, n_sample_tracks=1)
+    finally:
+        torch.set_num_threads(threads)
+    return {"work": work, "run": run, "results": results, "samples": samples}
+
+
+def _forbidden(*args, **kwargs):
+    raise AssertionError("the report builder must only read result files")
+
+
+@pytest.fixture(scope="module")
+def report(smoke_run) -> Path:
+    """The report of the smoke run, built while training, evaluation and separation are disabled:
+    the builder reads result files only."""
+    import hw2sep.evaluate
+    import hw2sep.separate
+    import hw2sep.train
+    from hw2sep.report import build_report, load_config
+
+    out = smoke_run["work"] / "report" / "report.pdf"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(hw2sep.train, "fit", _forbidden)
+        patch.setattr(hw2sep.evaluate, "evaluate", _forbidden)
+        patch.setattr(hw2sep.separate.Separator, "separate", _forbidden)
+        patch.setattr(hw2sep.separate.Separator, "magnitudes", _forbidden)
+        return build_report(smoke_run["results"], smoke_run["run"], smoke_run["samples"], out, load_config(None))
+
+
+def _pages(pdf: Path) -> list[str]:
+    return [page.extract_text() for page in pypdf.PdfReader(str(pdf)).pages]
+
+
+def _comparison(results: Path) -> list[dict]:
+    with open(results / "comparison.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_every_page_is_16_9_and_the_slide_count_is_fixed(report):
+    from hw2sep.report import SLIDES
+
+    pages = pypdf.PdfReader(str(report)).pages
+    assert len(pages) == len(SLIDES) == 12
+    for page in pages:
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        assert width / height == pytest.approx(16 / 9, abs=1e-3)
+        assert width == pytest.approx(13.333 * 72, abs=1)
+
+
+def test_slide_titles_follow_the_template(report):
+    from hw2sep.report import SLIDES
+
+    pages = _pages(report)
+    for title, text in zip(SLIDES[1:], pages[1:]):
+        assert title in text, f"slide '{title}' not found"
+    assert "YOUR NAME" in pages[0] and "YOUR STUDENT ID" in pages[0]
+
+
+def test_sdr_numbers_in_the_pdf_equal_comparison_csv(report, smoke_run):
+    """Result highlight: every epoch's and every phase method's SDR, formatted to 2 decimals, as in the csv."""
+    from hw2sep.report import SLIDES
+
+    text = _pages(report)[SLIDES.index("Result highlight")]
+    rows = _comparison(smoke_run["results"])
+    best = next(r["checkpoint"] for r in rows if r["method"] == "griffinlim")
+    shown = [r for r in rows if r["checkpoint"].startswith("epoch_") and r["method"] == "mixture"]
+    shown += [r for r in rows if r["checkpoint"] == best]
+    assert len(shown) == 2 * (3 + 3)
+    for row in shown:
+        value = f"{float(row['SDR']):.2f}"
+        assert value in text, f"{row['checkpoint']} {row['method']} {row['target']}: {value} not in the PDF"
+    for epoch in (1, 2, 3):
+        assert f"epoch {epoch}" in text
+    assert "no result for epochs 25, 50, 150" in text  # smoke epochs are shown instead, and said so
+
+
+def test_findings_are_generated_from_the_numbers(report, smoke_run):
+    from hw2sep.report import SLIDES
+
+    text = " ".join(_pages(report)[SLIDES.index("Findings highlight")].split())
+    rows = {(r["checkpoint"], r["method"], r["target"]): float(r["SDR"]) for r in _comparison(smoke_run["results"])}
+    best = next(c for c, m, _ in rows if m == "griffinlim")
+    loss = rows[(best, "mixture", "vocals")] - rows[(best, "griffinlim", "vocals")]
+    assert "Best epoch by median vocals SDR" in text
+    assert f"{'loses' if loss > 0 else 'gains'} {abs(loss):.2f} dB on vocals" in text
+
+
+def test_figures_are_saved_as_png_and_pdf(report):
+    folder = report.parent / "figures"
+    for name in ("loss_curves", "sdr_vs_epoch", "phase_comparison", "per_track_sdr", "architecture", "spectrograms"):
+        for ext in ("png", "pdf"):
+            assert (folder / f"{name}.{ext}").stat().st_size > 1000, f"{name}.{ext}"
+
+
+def test_missing_results_give_notes_not_a_crash(tmp_path):
+    from hw2sep.report import SLIDES, build_report, load_config
+
+    pdf = build_report(tmp_path / "no_results", tmp_path / "no_run", tmp_path / "no_samples", tmp_path / "r.pdf",
+                       load_config(None))
+    pages = _pages(pdf)
+    assert len(pages) == len(SLIDES)
+    text = " ".join(" ".join(pages).split())
+    assert "no results yet" in text and "comparison.csv" in text
+    assert "No Griffin-Lim result" in text
+    assert "no listening samples" in text
+
+
+def test_a_missing_epoch_is_named_on_the_slide(smoke_run, tmp_path):
+    """Epochs 1 and 150 wanted, only epoch 1 evaluated: the table says 'missing' and a note names epoch 150."""
+    from hw2sep.report import SLIDES, build_report, load_config
+
+    pdf = build_report(smoke_run["results"], smoke_run["run"], smoke_run["samples"], tmp_path / "r.pdf",
+                       load_config(None), epochs=[1, 150])
+    text = " ".join(_pages(pdf)[SLIDES.index("Result highlight")].split())
+    assert "epoch 150 missing missing" in text
+    assert "no epoch-150 result in" in text and "comparison.csv yet" in text
+
+
+def test_cli_builds_the_report(smoke_run, tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text('{"name": "Ada Lovelace", "student_id": "r12345678", "code_link": "https://example.org/hw2"}')
+    out = tmp_path / "cli" / "report.pdf"
+    result = run_script("report/build_report.py", "--results", str(smoke_run["results"]), "--run", str(smoke_run["run"]),
+                        "--samples", str(smoke_run["samples"]), "--config", str(config), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "Ada Lovelace" in _pages(out)[0] and "r12345678" in _pages(out)[0]
+    assert (out.parent / "figures" / "sdr_vs_epoch.png").exists()
+
+
+def test_cli_bad_config_is_one_line(tmp_path):
+    result = run_script("report/build_report.py", "--config", str(tmp_path / "nope.json"), "--out", str(tmp_path / "r.pdf"))
+    assert_one_line_error(result, "nope.json")
+
+
+def test_plots_raise_a_clear_error_on_missing_inputs(tmp_path):
+    from hw2sep import plots
+
+    with pytest.raises(Hw2sepError, match="log.csv"):
+        plots.plot_loss_curves(tmp_path)
+    with pytest.raises(Hw2sepError, match="comparison.csv"):
+        plots.plot_sdr_vs_epoch(tmp_path)
+    with pytest.raises(Hw2sepError, match="per_track.csv"):
+        plots.plot_per_track_sdr(tmp_path, "epoch_025")
+    with pytest.raises(Hw2sepError):
+        plots.plot_spectrograms({})
+
+
+def test_plots_draw_and_save(smoke_run, tmp_path):
+    import numpy as np
+
+    from hw2sep import plots
+    from hw2sep.checkpoint import load_model
+
+    model, _ = load_model(smoke_run["run"] / "best.pt")
+    figures = {"sdr": plots.plot_sdr_vs_epoch(smoke_run["results"], epochs=[1, 2, 3, 150]),
+               "arch": plots.plot_architecture(model),
+               "spec": plots.plot_spectrograms({"a": np.zeros((2, 44100)), "b": np.ones(44100)}),
+               "durations": plots.plot_dataset_durations({"train": [200.0, 180.5], "test": [240.0]})}
+    for name, fig in figures.items():
+        png, pdf = plots.save_figure(fig, tmp_path, name)
+        assert png.read_bytes()[:4] == b"\x89PNG" and pdf.read_bytes()[:4] == b"%PDF"
+    rows = plots.architecture_rows(model)
+    assert sum(r["parameters"] for r in rows) == sum(p.numel() for p in model.parameters())
+    assert [r["layer"] for r in rows][:3] == ["input_mean", "input_scale", "fc1"]
