@@ -1,0 +1,167 @@
+"""What the course notebooks share: one folder layout, the SMOKE settings, input checks, a listening panel.
+
+The notebooks hold parameters, calls and prose; the decisions they have in common live here, so
+that 01..06 agree on where each step writes and a later notebook can say which earlier one to
+run when its input is missing. SMOKE (``HW2SEP_SMOKE=1``, used by CI) swaps MUSDB18 for a tiny
+toy dataset, the model for a tiny one and the epochs for (1, 2, 3), and writes under scratch/smoke.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from hw2sep import SAMPLE_RATE
+from hw2sep.errors import Hw2sepError
+
+REPO = Path(__file__).resolve().parents[1]
+SMOKE_EPOCHS = (1, 2, 3)
+SMOKE_TOY = {"n_train": 4, "n_test": 2, "seconds": 6.0}
+SMOKE_TRAIN = {"batch_size": 4, "seq_dur": 2.0, "samples_per_track": 4, "nb_workers": 0,
+               "model_options": {"hidden_size": 32, "nb_layers": 1}}
+
+
+@dataclass
+class Workspace:
+    """Where each notebook reads and writes, for one WORK folder (relative paths: from the repository root).
+
+    Layout: WORK/.cache/musdb_npy (npy cache), WORK/runs/umx (checkpoints, log.csv), WORK/results
+    (evaluation), WORK/samples (listening samples), WORK/report (report.pdf, figures/); with SMOKE
+    also WORK/toy_musdb (the generated dataset).
+    """
+
+    work: Path
+    musdb: Path
+    smoke: bool = False
+    device: str = "auto"
+    epochs: tuple[int, ...] = (25, 50, 150)
+    train_options: dict = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, musdb_root: str | os.PathLike, work: str | os.PathLike, device: str = "auto",
+               epochs: Sequence[int] = (25, 50, 150), smoke: bool = False) -> "Workspace":
+        """The workspace of the notebook parameters; SMOKE overrides data, epochs, device and model size."""
+        work = Path(work).expanduser()
+        work = work if work.is_absolute() else REPO / work
+        if smoke:
+            return cls(work, work / "toy_musdb", True, "cpu", SMOKE_EPOCHS, dict(SMOKE_TRAIN))
+        return cls(work, Path(musdb_root).expanduser(), False, device, tuple(int(e) for e in epochs), {})
+
+    npy = property(lambda self: self.work / ".cache" / "musdb_npy")
+    run = property(lambda self: self.work / "runs" / "umx")
+    results = property(lambda self: self.work / "results")
+    samples = property(lambda self: self.work / "samples")
+    report_pdf = property(lambda self: self.work / "report" / "report.pdf")
+    figures = property(lambda self: self.work / "report" / "figures")
+    metric = property(lambda self: "fast" if self.smoke else "museval")
+
+    def ensure_dataset(self) -> Path:
+        """SMOKE: generate the toy MUSDB (once). Otherwise check that MUSDB_ROOT holds MUSDB18(-HQ)."""
+        from hw2sep.data import detect_layout
+        from hw2sep.toy import make_toy_musdb
+
+        if self.smoke:
+            make_toy_musdb(self.musdb, **SMOKE_TOY)
+        detect_layout(self.musdb)
+        return self.musdb
+
+    def require(self, path: str | os.PathLike, made_by: str) -> Path:
+        """`path` if it exists, else a clear error naming the notebook that makes it."""
+        path = Path(path)
+        if not path.exists():
+            raise Hw2sepError(f"{path} is missing: run {made_by} first (with the same WORK={self.work})")
+        return path
+
+    def checkpoint(self, label: str) -> Path:
+        """RUN/<label>.pt (e.g. 'epoch_025', 'best'), checked to exist with its json."""
+        self.require(self.run / f"{label}.json", "notebooks/02_train.ipynb")
+        return self.require(self.run / f"{label}.pt", "notebooks/02_train.ipynb")
+
+    def epoch_checkpoints(self) -> list[Path]:
+        """The kept checkpoints of the chosen epochs, RUN/epoch_NNN.pt."""
+        return [self.checkpoint(f"epoch_{e:03d}") for e in self.epochs]
+
+
+def dataset_durations(musdb_root: str | os.PathLike) -> dict[str, list[float]]:
+    """Track durations in seconds per subset (train, valid, test), read from the file headers."""
+    from hw2sep.data import SUBSETS, list_tracks
+
+    return {s: [t.num_samples() / SAMPLE_RATE for t in list_tracks(musdb_root, s)] for s in SUBSETS}
+
+
+def duration_table(durations: dict[str, list[float]]) -> str:
+    """Counts and durations per subset as an aligned text table."""
+    lines = [f"{'subset':<8}{'tracks':>7}{'total (min)':>13}{'mean (s)':>10}{'min (s)':>9}{'max (s)':>9}"]
+    for subset, d in durations.items():
+        if d:
+            lines.append(f"{subset:<8}{len(d):>7}{sum(d) / 60:>13.1f}{sum(d) / len(d):>10.1f}{min(d):>9.1f}{max(d):>9.1f}")
+        else:
+            lines.append(f"{subset:<8}{0:>7}")
+    return "\n".join(lines)
+
+
+def _entries(samples_dir: str | os.PathLike) -> list[dict]:
+    from hw2sep.samples import read_index
+
+    entries = read_index(samples_dir)
+    if not entries:
+        raise Hw2sepError(f"no listening samples in {samples_dir}: run the export cell of 05_listening first")
+    return entries
+
+
+def audio_player(samples_dir: str | os.PathLike, entry: dict):
+    """An IPython Audio player for one sample index entry."""
+    from IPython.display import Audio
+
+    return Audio(filename=str(Path(samples_dir) / entry["file"]), rate=SAMPLE_RATE)
+
+
+def track_players(samples_dir: str | os.PathLike, track: str | None = None) -> list[tuple[str, object]]:
+    """(caption, Audio player) for every sample of one track (default: the first), mixture first."""
+    entries = _entries(samples_dir)
+    track = track or entries[0]["track"]
+    out = []
+    for e in (e for e in entries if e["track"] == track):
+        caption = " / ".join(str(e[k]) for k in ("kind", "target", "model", "method") if e[k])
+        sdr = f" (track SDR {e['sdr_db']:.2f} dB)" if e["sdr_db"] is not None else ""
+        out.append((caption + sdr, audio_player(samples_dir, e)))
+    return out
+
+
+def listening_panel(samples_dir: str | os.PathLike):
+    """An ipywidgets panel: pick track, checkpoint, method and target; hear mixture, reference and estimate.
+
+    The players are HTML ``<audio>`` elements in an HTML widget (no Output widget: those make
+    nbclient wait for its timeout after the last cell).
+    """
+    import html
+
+    import ipywidgets as widgets
+
+    entries = _entries(samples_dir)
+    estimates = [e for e in entries if e["kind"] == "estimate"]
+    options = {k: sorted({e[k] for e in estimates}) for k in ("track", "model", "method", "target")}
+    pickers = {k: widgets.Dropdown(options=v, description=k) for k, v in options.items()}
+    players = widgets.HTML()
+
+    def wanted(e: dict, pick: dict) -> bool:
+        if e["track"] != pick["track"]:
+            return False
+        return (e["kind"] == "mixture" or (e["kind"] == "reference" and e["target"] == pick["target"])
+                or (e["kind"] == "estimate" and all(e[k] == pick[k] for k in pick)))
+
+    def show(_=None) -> None:
+        pick = {k: w.value for k, w in pickers.items()}
+        rows = []
+        for e in (e for e in entries if wanted(e, pick)):
+            sdr = f" (track SDR {e['sdr_db']:.2f} dB)" if e["sdr_db"] is not None else ""
+            rows.append(f"<p><b>{html.escape(e['kind'])}</b>: {html.escape(e['file'])}{sdr}<br>"
+                        f"{audio_player(samples_dir, e)._repr_html_()}</p>")
+        players.value = "".join(rows)
+
+    for w in pickers.values():
+        w.observe(show, names="value")
+    show()
+    return widgets.VBox([widgets.HBox(list(pickers.values())[:2]), widgets.HBox(list(pickers.values())[2:]), players])
