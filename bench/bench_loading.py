@@ -4,7 +4,8 @@
 
 All readers draw 6 s excerpts of vocals + accompaniment from the same toy tracks. The musdb rows
 read the way Open-Unmix's MUSDBDataset does (chunk_start/chunk_duration, one decode per source
-and excerpt). The last row checks the GPU budget: a training step of ~30 ms for a batch of 16
+and excerpt). The "raw" row is what training uses: int16 excerpts, augmentation finished on the
+device by apply_augmentation (not included in the timing). The last line checks the GPU budget: a training step of ~30 ms for a batch of 16
 needs >= 533 excerpts/s from the loader with 2 workers.
 """
 
@@ -74,11 +75,13 @@ def main() -> None:
                               stem_mp4=True, n_valid=1)
         convert_to_npy(root, Path(tmp) / "npy", progress=False)
         dataset = ExcerptDataset(Path(tmp) / "npy", "train", SEQ, samples_per_track=400, augment=Augment())
+        training = ExcerptDataset(Path(tmp) / "npy", "train", SEQ, samples_per_track=400, augment=Augment(), raw=True)
         index = iter(range(10**9))
         rows = [("musdb, .stem.mp4 (Open-Unmix way)", rate(musdb_reader(root, False), max(4, args.excerpts // 4))),
                 ("musdb, wav (is_wav=True)", rate(musdb_reader(root, True), args.excerpts)),
                 ("hw2sep npy, 1 process", rate(lambda: dataset[next(index)], 20 * args.excerpts)),
-                ("hw2sep npy, DataLoader 2 workers", loader_rate(dataset, 2, 60))]
+                ("hw2sep npy, DataLoader 2 workers", loader_rate(dataset, 2, 40)),
+                ("hw2sep npy raw (training), 2 workers", loader_rate(training, 2, 60))]
     base = rows[0][1]
     print(f"\n{'reader':<36}{'excerpts/s':>12}{'vs stems':>10}")
     for name, value in rows:

@@ -64,13 +64,13 @@ class ExcerptDataset(torch.utils.data.Dataset):
     """
 
     def __init__(self, npy_root, subset: str = "train", seq_duration: float = 6.0,
-                 samples_per_track: int = 64, augment: Augment | None = None, seed: int = 0):
+                 samples_per_track: int = 64, augment: Augment | None = None, seed: int = 0, raw: bool = False):
         manifest, self.tracks = _subset_tracks(npy_root, subset)
         self.npy_root, self.scale = npy_root, float(manifest["scale"])
         self.seq_len = int(round(seq_duration * SAMPLE_RATE))
         self.samples_per_track = samples_per_track
         self.augment = augment if augment is not None else Augment()
-        self.seed, self.epoch = seed, 0
+        self.seed, self.epoch, self.raw = seed, 0, raw
         self._arrays: dict[tuple[int, str], np.ndarray] = {}  # memmaps, opened lazily in each worker
 
     def set_epoch(self, epoch: int) -> None:
@@ -80,39 +80,57 @@ class ExcerptDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.tracks) * self.samples_per_track
 
-    def __getitem__(self, index: int) -> torch.Tensor:
-        # Every draw is made whether its switch is on or not, so one switch never changes the others.
+    def __getitem__(self, index: int):
+        """Augmented float32 sources; with ``raw=True`` the stored excerpts, gains and swaps instead."""
+        raw, gains, swaps = self.raw_item(index)
+        if self.raw:
+            return raw, gains, swaps
+        return apply_augmentation(raw[None], gains[None], swaps[None], self.scale)[0]
+
+    def raw_item(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Excerpts in the stored dtype plus the gain and swap drawn for each source.
+
+        Shape: ((nb_targets, nb_channels, nb_samples), (nb_targets,) float32, (nb_targets,) bool).
+        Every draw is made whether its switch is on or not, so one switch never changes the others.
+        """
         rng = np.random.default_rng([self.seed, self.epoch, index])
         aug = self.augment
         track_index = index // self.samples_per_track
         shared_start = self._start(track_index, rng.random())
-        sources = []
+        excerpts, gains, swaps = [], [], []
         for target in TARGETS:
             u_track, u_start, u_gain, u_swap = rng.random(4)
             source_track = int(u_track * len(self.tracks)) if aug.random_track_mix else track_index
             own_chunk = aug.random_chunks or aug.random_track_mix
-            audio = self._read(source_track, target, self._start(source_track, u_start) if own_chunk else shared_start)
-            if aug.gain is not None:
-                low, high = aug.gain
-                audio = audio * np.float32(low + (high - low) * u_gain)
-            if aug.swap_channels and u_swap < 0.5:
-                audio = audio[::-1]
-            sources.append(audio)
-        return torch.from_numpy(np.stack(sources))
+            excerpts.append(self._read(source_track, target,
+                                       self._start(source_track, u_start) if own_chunk else shared_start))
+            low, high = aug.gain if aug.gain is not None else (1.0, 1.0)
+            gains.append(np.float32(low + (high - low) * u_gain))
+            swaps.append(bool(aug.swap_channels and u_swap < 0.5))
+        return torch.from_numpy(np.stack(excerpts)), torch.tensor(np.array(gains)), torch.tensor(swaps)
 
     def _start(self, track_index: int, uniform: float) -> int:
         """Map a uniform draw in [0, 1) to an excerpt start inside the track."""
         return int(uniform * (max(self.tracks[track_index]["num_samples"] - self.seq_len, 0) + 1))
 
     def _read(self, track_index: int, source: str, start: int) -> np.ndarray:
-        """One excerpt as float32 (nb_channels, seq_len); zero-padded past the track's end."""
+        """One excerpt in the stored dtype, (nb_channels, seq_len); zero-padded past the track's end."""
         key = (track_index, source)
         if key not in self._arrays:
             self._arrays[key] = load_source(self.npy_root, self.tracks[track_index], source)
-        chunk = np.asarray(self._arrays[key][:, start:start + self.seq_len], dtype=np.float32) / self.scale
+        chunk = np.asarray(self._arrays[key][:, start:start + self.seq_len])
         if chunk.shape[-1] < self.seq_len:
             chunk = np.pad(chunk, ((0, 0), (0, self.seq_len - chunk.shape[-1])))
         return chunk
+
+
+def apply_augmentation(raw: torch.Tensor, gains: torch.Tensor, swaps: torch.Tensor, scale: float) -> torch.Tensor:
+    """Stored excerpts -> float32 augmented sources (gain, then left/right swap), on any device.
+
+    Shape: raw (batch, nb_targets, nb_channels, nb_samples), gains and swaps (batch, nb_targets).
+    """
+    audio = raw.float() / scale * gains[..., None, None]
+    return torch.where(swaps[..., None, None], audio.flip(-2), audio)
 
 
 class TrackDataset(torch.utils.data.Dataset):

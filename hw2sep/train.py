@@ -28,7 +28,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from hw2sep.checkpoint import load_state, read_meta, save_checkpoint  # noqa: E402
-from hw2sep.datasets import Augment, ExcerptDataset, TrackDataset, mixture_of  # noqa: E402
+from hw2sep.datasets import Augment, ExcerptDataset, TrackDataset, apply_augmentation, mixture_of  # noqa: E402
 from hw2sep.devices import autocast, resolve_device  # noqa: E402
 from hw2sep.errors import Hw2sepError, run_cli  # noqa: E402
 from hw2sep.fileio import write_text  # noqa: E402
@@ -71,7 +71,7 @@ def fit(config: TrainConfig, resume: bool = False, progress: bool = True) -> lis
     device = resolve_device(config.device)
     manifest = load_manifest(config.npy_root)
     train_set = ExcerptDataset(config.npy_root, config.train_subset, config.seq_dur,
-                               config.samples_per_track, config.augment, config.seed)
+                               config.samples_per_track, config.augment, config.seed, raw=True)
     valid_set = TrackDataset(config.npy_root, config.valid_subset)
     options = model_config(config.model, **config.model_options)
     torch.manual_seed(config.seed)  # weights init and dropout; the data has its own seeded generators
@@ -124,9 +124,10 @@ def train_one_epoch(model, loader, optimizer, scaler, device, amp: bool, progres
     total, count, wait = 0.0, 0, 0.0
     batches = _progress(loader, progress)
     tick = time.time()
-    for sources in batches:
+    scale = loader.dataset.scale
+    for raw, gains, swaps in batches:  # int16 excerpts: a quarter of the bytes through the workers
         wait += time.time() - tick
-        sources = sources.to(device, non_blocking=True)  # (batch, targets, channels, samples)
+        sources = apply_augmentation(raw.to(device, non_blocking=True), gains.to(device), swaps.to(device), scale)
         optimizer.zero_grad(set_to_none=True)
         loss = magnitude_loss(model, mixture_of(sources), sources[:, 0], amp)
         scaler.scale(loss).backward()

@@ -80,3 +80,14 @@ def test_test_subset_refused_and_validation_whole_tracks(toy_npy, toy_root):
     assert len(valid) == 1 and sources.shape == (2, 2, 6 * 44100)
     track = next(t for t in list_tracks(toy_root, "valid"))
     np.testing.assert_array_equal(mixture_of(sources).numpy(), track.load(("mixture",))["mixture"])
+
+
+def test_raw_items_finished_on_device_equal_the_float_items(toy_npy):
+    from hw2sep.datasets import apply_augmentation
+    augment = Augment(random_track_mix=True)
+    floats = ExcerptDataset(toy_npy, "train", 1.0, 4, augment, seed=3)
+    raws = ExcerptDataset(toy_npy, "train", 1.0, 4, augment, seed=3, raw=True)
+    raw, gains, swaps = torch.utils.data.default_collate([raws[i] for i in range(len(raws))])
+    assert raw.dtype == torch.int16 and swaps.any() and not swaps.all()
+    batch = apply_augmentation(raw, gains, swaps, raws.scale)
+    torch.testing.assert_close(batch, torch.stack([floats[i] for i in range(len(floats))]), rtol=0, atol=0)
