@@ -18,9 +18,7 @@ if __package__ in (None, ""):  # run as a script: import hw2sep from the reposit
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import argparse  # noqa: E402
-import csv  # noqa: E402
 import hashlib  # noqa: E402
-import io  # noqa: E402
 import json  # noqa: E402
 import time  # noqa: E402
 from typing import Sequence  # noqa: E402
@@ -32,10 +30,10 @@ from hw2sep.checkpoint import load_model  # noqa: E402
 from hw2sep.data import list_tracks  # noqa: E402
 from hw2sep.devices import resolve_device  # noqa: E402
 from hw2sep.errors import Hw2sepError, run_cli  # noqa: E402
-from hw2sep.fileio import write_json, write_text  # noqa: E402
+from hw2sep.fileio import write_csv, write_json  # noqa: E402
 from hw2sep.metrics import bss_eval, global_sdr, track_json, track_median  # noqa: E402
 from hw2sep.samples import loudest_window, slug, write_sample  # noqa: E402
-from hw2sep.separate import METHODS, Separator  # noqa: E402
+from hw2sep.separate import METHODS, Separator, check_methods  # noqa: E402
 
 METRICS = ("SDR", "SIR", "ISR", "SAR")
 COMPARISON_FIELDS = ("checkpoint", "epoch", "method", "target", "tracks", "SDR", "SDR_mean", "SDR_global",
@@ -50,9 +48,7 @@ def evaluate(checkpoints: Sequence[str | Path], musdb_root: str | Path, out: str
     """Evaluate every checkpoint with every method; returns the comparison rows (also in comparison.csv)."""
     if metric not in ("museval", "fast"):
         raise Hw2sepError(f"unknown metric '{metric}'; choose museval or fast")
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise Hw2sepError(f"unknown method(s) {unknown}; choose from {', '.join(METHODS)}")
+    check_methods(methods)  # before any model is loaded
     tracks = list_tracks(musdb_root, subset)[:n_tracks]
     if not tracks:
         raise Hw2sepError(f"no '{subset}' tracks under {musdb_root}")
@@ -112,7 +108,7 @@ def _summarise(out: Path, label: str, meta: dict, method: str, track_names: list
     records = {n: json.loads(_track_file(out, label, method, n).read_text()) for n in track_names}
     rows = [{"track": n, "target": t, **{m: r["hw2sep"]["median"][m][t] for m in METRICS},
              "SDR_global": r["hw2sep"]["global_SDR"][t]} for n, r in records.items() for t in TARGETS]
-    write_text(folder / "per_track.csv", _csv(rows, ("track", "target", *METRICS, "SDR_global")))
+    write_csv(folder / "per_track.csv", rows, ("track", "target", *METRICS, "SDR_global"))
     summary = {"checkpoint": label, "epoch": meta.get("epoch"), "method": method, "metric": metric,
                "tracks": len(records), "dataset": meta.get("train", {}).get("npy_root"), "targets": {}}
     for t in TARGETS:
@@ -132,7 +128,7 @@ def write_comparison(out: str | Path) -> list[dict]:
             rows.append({"checkpoint": s["checkpoint"], "epoch": s["epoch"], "method": s["method"],
                          "target": target, "tracks": s["tracks"], **values})
     rows.sort(key=lambda r: (r["epoch"] if r["epoch"] is not None else -1, r["checkpoint"], r["method"], r["target"]))
-    write_text(Path(out) / "comparison.csv", _csv(rows, COMPARISON_FIELDS))
+    write_csv(Path(out) / "comparison.csv", rows, COMPARISON_FIELDS)
     return rows
 
 
@@ -165,14 +161,6 @@ def _track_file(out: Path, label: str, method: str, track: str) -> Path:
 
 def _nan_to_none(value: float) -> float | None:
     return None if value is None or np.isnan(value) else round(float(value), 4)
-
-
-def _csv(rows: list[dict], fields: Sequence[str]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
 
 
 def _progress(items: list, enabled: bool, label: str):

@@ -18,12 +18,12 @@ if __package__ in (None, ""):  # run as a script: import hw2sep from the reposit
     sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import argparse  # noqa: E402
-import csv  # noqa: E402
 import time  # noqa: E402
 
 from hw2sep.checkpoint import read_meta  # noqa: E402
 from hw2sep.errors import run_cli  # noqa: E402
 from hw2sep.evaluate import add_common_arguments, evaluate, format_table  # noqa: E402
+from hw2sep.results import read_per_track  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = REPO / "models" / "umx_vocals.pt"
@@ -61,15 +61,19 @@ def main(argv=None) -> None:
     label = Path(args.checkpoint).with_suffix("").name
     for method in methods:
         print(f"\nper-track SDR (dB), {method} phase: median over 1 s windows")
-        with open(Path(args.out) / label / method / "per_track.csv") as f:
-            per_track = list(csv.DictReader(f))
+        per_track = read_per_track(args.out, label, method)
         for track in dict.fromkeys(r["track"] for r in per_track):
-            sdr = {r["target"]: float(r["SDR"]) for r in per_track if r["track"] == track}
-            print(f"  {track[:48]:<48} vocals {sdr['vocals']:7.2f}  accompaniment {sdr['accompaniment']:7.2f}")
+            sdr = {r["target"]: _db(r["SDR"]) for r in per_track if r["track"] == track}
+            print(f"  {track[:48]:<48} vocals {sdr['vocals']}  accompaniment {sdr['accompaniment']}")
     print("\nmedian of medians over the test tracks (SDR column), museval BSS Eval v4:")
     print(format_table([r for r in rows if r["checkpoint"] == label and r["method"] in methods]))
     print(f"\nlistening samples: {Path(args.samples) / 'index.md'}; results: {args.out}; "
           f"total {time.time() - started:.1f} s")
+
+
+def _db(value: float | None) -> str:
+    """An SDR cell for printing; None is a track whose windows were all silent."""
+    return "    nan" if value is None else f"{value:7.2f}"
 
 
 if __name__ == "__main__":

@@ -34,6 +34,13 @@ METHODS = {
 }
 
 
+def check_methods(methods: Sequence[str]) -> None:
+    """Refuse unknown reconstruction labels with one clear line."""
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise Hw2sepError(f"unknown method(s) {unknown}; choose from {', '.join(METHODS)}")
+
+
 class Separator:
     """Model + STFT + reconstruction: (nb_channels, nb_samples) mixture -> {target: waveform}."""
 
@@ -74,9 +81,7 @@ class Separator:
         """
         mix_stft, mags = self.magnitudes(mixture)
         length = np.asarray(mixture).shape[-1]
-        unknown = [m for m in methods if m not in METHODS]
-        if unknown:
-            raise Hw2sepError(f"unknown method(s) {unknown}; choose from {', '.join(METHODS)}")
+        check_methods(methods)
         out = {}
         for method in methods:
             name, options = METHODS[method]

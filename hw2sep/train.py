@@ -18,9 +18,7 @@ if __package__ in (None, ""):  # run as a script: import hw2sep from the reposit
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
-import csv  # noqa: E402
 import dataclasses  # noqa: E402
-import io  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 
@@ -31,7 +29,7 @@ from hw2sep.checkpoint import load_state, read_meta, save_checkpoint  # noqa: E4
 from hw2sep.datasets import Augment, ExcerptDataset, TrackDataset, apply_augmentation, mixture_of  # noqa: E402
 from hw2sep.devices import autocast, resolve_device  # noqa: E402
 from hw2sep.errors import Hw2sepError, run_cli  # noqa: E402
-from hw2sep.fileio import write_text  # noqa: E402
+from hw2sep.fileio import write_csv  # noqa: E402
 from hw2sep.models import build_model, model_config  # noqa: E402
 from hw2sep.prep import load_manifest  # noqa: E402
 from hw2sep.transforms import stft  # noqa: E402
@@ -112,7 +110,7 @@ def fit(config: TrainConfig, resume: bool = False, progress: bool = True) -> lis
             save_checkpoint(out / f"epoch_{epoch:03d}", model, config.model, options, tag)
         save_checkpoint(out / "last", model, config.model, options, tag, extra_state=_training_state(
             state, optimizer, scheduler, scaler))
-        write_text(out / "log.csv", _csv(state["history"]))
+        write_csv(out / "log.csv", state["history"], LOG_FIELDS)
         if progress:
             print(f"epoch {epoch}: train {train_loss:.5f} valid {valid_loss:.5f} ({seconds:.1f} s)")
     return state["history"]
@@ -209,14 +207,6 @@ def _config_dict(config: TrainConfig) -> dict:
     data = dataclasses.asdict(config)
     data["checkpoint_epochs"] = list(config.checkpoint_epochs)
     return data
-
-
-def _csv(history: list[dict]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=LOG_FIELDS)
-    writer.writeheader()
-    writer.writerows(history)
-    return buffer.getvalue()
 
 
 def _progress(loader, enabled: bool):
