@@ -12,28 +12,34 @@ N_FFT = 4096
 HOP = 1024
 
 
-def stft(audio: torch.Tensor, n_fft: int = N_FFT, hop: int = HOP) -> torch.Tensor:
+def window_tensor(name: str, n_fft: int, device, dtype) -> torch.Tensor:
+    """The periodic analysis/synthesis window ``name`` (hann, hamming or blackman)."""
+    make = {"hann": torch.hann_window, "hamming": torch.hamming_window, "blackman": torch.blackman_window}
+    if name not in make:
+        raise ValueError(f"unknown STFT window {name!r}; choose one of {', '.join(make)}")
+    return make[name](n_fft, periodic=True, device=device, dtype=dtype)
+
+
+def stft(audio: torch.Tensor, n_fft: int = N_FFT, hop: int = HOP, window: str = "hann") -> torch.Tensor:
     """Complex STFT of a waveform.
 
     Shape: (..., nb_samples) -> (..., nb_bins, nb_frames), nb_bins = n_fft // 2 + 1.
     """
     shape = audio.shape
     audio = audio.reshape(-1, shape[-1])  # to (batch, nb_samples)
-    window = torch.hann_window(n_fft, periodic=True, device=audio.device, dtype=audio.dtype)
-    spec = torch.stft(audio, n_fft, hop, window=window, center=True, pad_mode="constant",
+    spec = torch.stft(audio, n_fft, hop, window=window_tensor(window, n_fft, audio.device, audio.dtype), center=True, pad_mode="constant",
                       normalized=False, onesided=True, return_complex=True)
     return spec.reshape(*shape[:-1], *spec.shape[-2:])
 
 
-def istft(spec: torch.Tensor, length: int, n_fft: int = N_FFT, hop: int = HOP) -> torch.Tensor:
+def istft(spec: torch.Tensor, length: int, n_fft: int = N_FFT, hop: int = HOP, window: str = "hann") -> torch.Tensor:
     """Inverse of `stft`, trimmed or padded to exactly `length` samples.
 
     Shape: (..., nb_bins, nb_frames) -> (..., length).
     """
     shape = spec.shape
     spec = spec.reshape(-1, *shape[-2:])  # to (batch, nb_bins, nb_frames)
-    window = torch.hann_window(n_fft, periodic=True, device=spec.device, dtype=spec.real.dtype)
-    audio = torch.istft(spec, n_fft, hop, window=window, center=True, normalized=False,
+    audio = torch.istft(spec, n_fft, hop, window=window_tensor(window, n_fft, spec.device, spec.real.dtype), center=True, normalized=False,
                         onesided=True, length=length)
     return audio.reshape(*shape[:-2], length)
 

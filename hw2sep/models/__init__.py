@@ -1,28 +1,41 @@
 """Models by name: build any registered network from the config dict saved in its checkpoint.
 
-Every model maps a mixture magnitude (nb_samples, nb_channels, nb_bins, nb_frames) to the vocals
-magnitude of the same shape; the accompaniment is the residual (see ``hw2sep.separate``).
+Each entry is one line: the class, its config dataclass, the options of a tiny instance (for tests on
+CPU) and where the code comes from (for the comparison table). What a model predicts, its STFT and its
+default loss are declared by the class itself (``hw2sep.models.base``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import warnings
-from typing import Any
+from typing import Any, NamedTuple
 
 from torch import nn
 
 from hw2sep.errors import Hw2sepError
+from hw2sep.models.base import KINDS, SeparationModel, STFTParams  # noqa: F401  (re-exported)
 from hw2sep.models.umx import OpenUnmix, UMXConfig
 
-MODELS: dict[str, tuple[type[nn.Module], type]] = {
-    "umx": (OpenUnmix, UMXConfig),
+
+class ModelEntry(NamedTuple):
+    """One registry line."""
+
+    cls: type[SeparationModel]
+    config_cls: type
+    tiny: dict        # options of a small instance that trains in seconds on CPU (tests)
+    origin: str       # code origin for the report: "this package, after <public code>"
+
+
+MODELS: dict[str, ModelEntry] = {
+    "umx": ModelEntry(OpenUnmix, UMXConfig, {"hidden_size": 16, "nb_layers": 1},
+                      "this package, after sigsep/open-unmix-pytorch"),
 }
 
 
 def model_config(name: str, **overrides: Any) -> dict:
     """The full config dict of model ``name``: its defaults updated with ``overrides``."""
-    _, config_cls = _lookup(name)
+    config_cls = _lookup(name).config_cls
     known = {f.name for f in dataclasses.fields(config_cls)}
     unknown = set(overrides) - known
     if unknown:
@@ -32,7 +45,7 @@ def model_config(name: str, **overrides: Any) -> dict:
 
 def build_model(name: str, config: dict | None = None) -> nn.Module:
     """Build model ``name`` from a (saved) config dict; unknown keys are dropped with a warning."""
-    model_cls, config_cls = _lookup(name)
+    model_cls, config_cls = _lookup(name)[:2]
     config = dict(config or {})
     known = {f.name for f in dataclasses.fields(config_cls)}
     dropped = sorted(set(config) - known)
@@ -46,7 +59,7 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def _lookup(name: str) -> tuple[type[nn.Module], type]:
+def _lookup(name: str) -> ModelEntry:
     if name not in MODELS:
         raise Hw2sepError(f"unknown model '{name}'; registered: {', '.join(MODELS)}")
     return MODELS[name]

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from hw2sep import SAMPLE_RATE
+from hw2sep.models.base import SeparationModel
 from hw2sep.transforms import HOP, N_FFT, bandwidth_to_max_bin
 
 
@@ -24,6 +25,7 @@ class UMXConfig:
 
     n_fft: int = N_FFT
     hop: int = HOP
+    window: str = "hann"
     nb_channels: int = 2
     hidden_size: int = 512
     nb_layers: int = 3
@@ -32,7 +34,7 @@ class UMXConfig:
     mask: bool = True
 
 
-class OpenUnmix(nn.Module):
+class OpenUnmix(SeparationModel):
     """Magnitude-in, magnitude-out target estimator.
 
     Shape: (nb_samples, nb_channels, nb_bins, nb_frames) -> same, nb_bins = n_fft // 2 + 1.
@@ -60,6 +62,20 @@ class OpenUnmix(nn.Module):
         self.bn3 = nn.BatchNorm1d(self.nb_output_bins * channels)
         self.output_scale = nn.Parameter(torch.ones(self.nb_output_bins))
         self.output_mean = nn.Parameter(torch.ones(self.nb_output_bins))
+
+    predicts = "magnitude"
+    default_loss = "mse_mag"
+
+    def prepare(self, mixtures) -> None:
+        """Open-Unmix's scaler: per-bin mean/std of mono training-mixture magnitudes, in this model's STFT."""
+        from hw2sep.transforms import stft
+        total = total_sq = frames = 0
+        with torch.no_grad():
+            for mixture in mixtures:  # (nb_channels, nb_samples)
+                mag = stft(mixture.mean(0), **vars(self.stft_params)).abs()  # mono: (bins, frames)
+                total, total_sq, frames = total + mag.sum(1), total_sq + (mag ** 2).sum(1), frames + mag.shape[1]
+        mean = total / frames
+        self.set_input_statistics(mean.cpu(), (total_sq / frames - mean ** 2).clamp_min(0).sqrt().cpu())
 
     def set_input_statistics(self, mean: Tensor, std: Tensor) -> None:
         """Initialise the input normalisation from per-bin mean/std of training magnitudes."""

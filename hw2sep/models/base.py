@@ -1,0 +1,73 @@
+"""The model contract: what every registered network declares, so that no other module names a model.
+
+A model is a ``SeparationModel`` built from one config dataclass. It declares:
+
+* ``predicts``: the kind of vocals estimate it returns, one of ``KINDS``:
+  ``magnitude`` (input the mixture magnitude, output the vocals magnitude),
+  ``complex`` (input the complex mixture STFT, output the complex vocals STFT), or
+  ``waveform`` (input the mixture waveform, output the vocals waveform);
+* its STFT, from its config's ``n_fft``, ``hop`` and ``window`` (``stft_params``);
+* ``frame_multiple``: spectrogram inputs are zero-padded to a multiple of this many frames
+  (U-Nets halve the time axis several times), and outputs are cropped back by the caller;
+* ``default_loss``: a name in ``hw2sep.losses.LOSSES``, the loss of the model's paper;
+* ``targets``: what ``forward`` can estimate. Most models estimate the vocals only and get the
+  accompaniment as the residual; a conditioned model (LaSAFT) lists both and takes ``target=``;
+* ``prepare(mixtures)``: an optional hook run once before training (Open-Unmix's input statistics).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import torch
+from torch import Tensor, nn
+
+KINDS = ("magnitude", "complex", "waveform")
+WINDOWS = ("hann", "hamming", "blackman")
+
+
+@dataclass(frozen=True)
+class STFTParams:
+    """One STFT: used for the model's input, its loss, validation, separation and every reconstruction."""
+
+    n_fft: int = 4096
+    hop: int = 1024
+    window: str = "hann"
+
+    @property
+    def nb_bins(self) -> int:
+        return self.n_fft // 2 + 1
+
+
+class SeparationModel(nn.Module):
+    """Base class of the zoo. Subclasses set ``self.config`` and override what differs.
+
+    Shape (``forward``): magnitude (B, C, F, T) -> (B, C, F, T) >= 0; complex (B, C, F, T)
+    complex64 -> same; waveform (B, C, N) -> (B, C, N); F = n_fft // 2 + 1, T a multiple of
+    ``frame_multiple``.
+    """
+
+    predicts: str = "magnitude"
+    default_loss: str = "mse_mag"
+    frame_multiple: int = 1
+    targets: tuple[str, ...] = ("vocals",)
+
+    config: object  # a dataclass with at least n_fft, hop, window (optional, default hann), nb_channels
+
+    @property
+    def stft_params(self) -> STFTParams:
+        return STFTParams(self.config.n_fft, self.config.hop, getattr(self.config, "window", "hann"))
+
+    def prepare(self, mixtures: Iterable[Tensor]) -> None:
+        """Initialise from training data before the first epoch; ``mixtures`` yields (C, N) waveforms."""
+
+    @torch.no_grad()
+    def example_input(self, nb_frames: int = 16, batch: int = 1) -> Tensor:
+        """A random input of the declared kind (for tests and benches). Shape: see ``forward``."""
+        stft = self.stft_params
+        channels = self.config.nb_channels
+        if self.predicts == "waveform":
+            return torch.randn(batch, channels, (nb_frames - 1) * stft.hop)
+        spec = torch.randn(batch, channels, stft.nb_bins, nb_frames, dtype=torch.complex64)
+        return spec if self.predicts == "complex" else spec.abs()
