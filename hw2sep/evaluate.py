@@ -55,6 +55,8 @@ def evaluate(checkpoints: Sequence[str | Path], musdb_root: str | Path, out: str
     out, device = Path(out), resolve_device(device)
     models = [(Path(c), *load_model(c, device)) for c in checkpoints]  # fail early on a bad checkpoint
     for path, model, meta in models:
+        check_methods(methods, model)
+    for path, model, meta in models:
         label, digest = path.with_suffix("").name, checkpoint_digest(path)
         separator = Separator(model, device, amp=device.type == "cuda")
         for index, track in enumerate(_progress(tracks, progress, label)):

@@ -31,11 +31,12 @@ import numpy as np
 import torch
 
 from hw2sep.errors import Hw2sepError
-from hw2sep.transforms import HOP, istft
+from hw2sep import SAMPLE_RATE
+from hw2sep.models.base import STFTParams
+from hw2sep.transforms import HOP, istft, window_tensor
 
 METHODS = ("mixture", "wiener", "griffinlim", "griffinlim-librosa", "mel")
 GL_INITS = ("random", "mixture")
-SAMPLE_RATE = 44100
 N_MELS = 128
 _GL_CHUNK = 2 ** 25  # time-frequency points per Griffin-Lim batch
 _BLOCK = 128  # frames per FFT call on CPU
@@ -89,13 +90,13 @@ class _Frames:
     """
 
     def __init__(self, batch: int, nb_frames: int, length: int, n_fft: int, hop: int,
-                 dtype: torch.dtype, device: torch.device) -> None:
+                 dtype: torch.dtype, device: torch.device, window: str = "hann") -> None:
         if n_fft % hop or nb_frames != 1 + length // hop:
             raise ValueError(f"{nb_frames} frames do not fit length {length}, hop {hop}, "
                              f"n_fft {n_fft}")
         self.n_fft, self.hop, self.length, self.k = n_fft, hop, length, n_fft // hop
         kw = dict(dtype=dtype, device=device)
-        self.window = torch.hann_window(n_fft, periodic=True, **kw)
+        self.window = window_tensor(window, n_fft, device, dtype)
         self.ola = torch.empty(batch, nb_frames + self.k - 1, hop, **kw)  # overlap-add, hop rows
         self.padded = torch.zeros(batch, length + n_fft, **kw)
         self.signal = self.padded[:, n_fft // 2:n_fft // 2 + length]
@@ -145,10 +146,10 @@ def _update(angles: torch.Tensor, rebuilt: torch.Tensor, tprev: torch.Tensor | N
 
 
 def _griffinlim_batch(mag: torch.Tensor, phase: torch.Tensor, length: int, n_iter: int,
-                      momentum: float, hop: int) -> torch.Tensor:
+                      momentum: float, hop: int, window: str = "hann") -> torch.Tensor:
     """librosa's Griffin-Lim loop. Shape: (batch, nb_bins, nb_frames) -> (batch, length)."""
     batch, nb_bins, nb_frames = mag.shape
-    ops = _Frames(batch, nb_frames, length, 2 * (nb_bins - 1), hop, mag.dtype, mag.device)
+    ops = _Frames(batch, nb_frames, length, 2 * (nb_bins - 1), hop, mag.dtype, mag.device, window)
     target = [mag[b, :, fr].T.contiguous() for b, fr in ops.blocks]  # (block_frames, nb_bins)
     angles = [phase[b, :, fr].T.to(_complex(mag.dtype)) * t
               for (b, fr), t in zip(ops.blocks, target)]
@@ -167,7 +168,8 @@ def _griffinlim_batch(mag: torch.Tensor, phase: torch.Tensor, length: int, n_ite
 
 
 def griffinlim(magnitude: torch.Tensor, length: int, n_iter: int = 32, momentum: float = 0.99,
-               init: str | torch.Tensor = "random", seed: int = 0, hop: int = HOP) -> torch.Tensor:
+               init: str | torch.Tensor = "random", seed: int = 0, hop: int = HOP,
+               window: str = "hann") -> torch.Tensor:
     """Griffin-Lim phase reconstruction in torch, batched; the algorithm of ``librosa.griffinlim``.
 
     Args:
@@ -178,7 +180,7 @@ def griffinlim(magnitude: torch.Tensor, length: int, n_iter: int = 32, momentum:
         init: ``'random'`` (librosa's random phase for `seed`), or a tensor to start from that
             broadcasts to `magnitude`: complex (its phase is used) or real (angles in radians).
         seed: seed of the random initial phase.
-        hop: hop size; n_fft is inferred from nb_bins as in librosa.
+        hop, window: the STFT's hop and window; n_fft is inferred from nb_bins as in librosa.
 
     Shape: (..., nb_bins, nb_frames) -> (..., length).
     """
@@ -193,7 +195,7 @@ def griffinlim(magnitude: torch.Tensor, length: int, n_iter: int = 32, momentum:
     phase_of = _phase_source(init, magnitude.shape, groups, seed, mags)
 
     def run(group: slice) -> torch.Tensor:
-        return _griffinlim_batch(mags[group], phase_of(group), length, n_iter, momentum, hop)
+        return _griffinlim_batch(mags[group], phase_of(group), length, n_iter, momentum, hop, window)
 
     if not on_cpu:
         return torch.cat([run(g) for g in groups]).reshape(*lead, length)
@@ -238,7 +240,7 @@ def _one_thread_per_op() -> Iterator[None]:
 
 
 def griffinlim_librosa(magnitude: np.ndarray | torch.Tensor, length: int, n_iter: int = 32,
-                       momentum: float = 0.99, seed: int = 0) -> torch.Tensor:
+                       momentum: float = 0.99, seed: int = 0, hop: int = HOP, window: str = "hann") -> torch.Tensor:
     """The assignment's reference: ``librosa.griffinlim`` with our STFT convention, random init.
 
     Shape: (..., nb_bins, nb_frames) -> (..., length); float32 unless given float64.
@@ -247,14 +249,14 @@ def griffinlim_librosa(magnitude: np.ndarray | torch.Tensor, length: int, n_iter
 
     mag = magnitude.detach().cpu().numpy() if isinstance(magnitude, torch.Tensor) else magnitude
     n_fft = 2 * (mag.shape[-2] - 1)
-    audio = librosa.griffinlim(mag, n_iter=n_iter, hop_length=HOP, win_length=n_fft, n_fft=n_fft,
-                               window="hann", center=True, pad_mode="constant", momentum=momentum,
+    audio = librosa.griffinlim(mag, n_iter=n_iter, hop_length=hop, win_length=n_fft, n_fft=n_fft,
+                               window=window, center=True, pad_mode="constant", momentum=momentum,
                                init="random", random_state=seed, length=length)
     return torch.from_numpy(audio)
 
 
 def mel_roundtrip(magnitude: torch.Tensor, length: int, n_iter: int = 32, momentum: float = 0.99,
-                  seed: int = 0, n_mels: int = N_MELS) -> torch.Tensor:
+                  seed: int = 0, n_mels: int = N_MELS, hop: int = HOP, window: str = "hann") -> torch.Tensor:
     """Mel-vocoder route: ``librosa.feature.inverse.mel_to_audio`` on the mel power of `magnitude`,
     with our STFT settings and our seeded Griffin-Lim (librosa's is unseeded there).
 
@@ -271,7 +273,7 @@ def mel_roundtrip(magnitude: torch.Tensor, length: int, n_iter: int = 32, moment
     linear = np.stack([librosa.feature.inverse.mel_to_stft(m, sr=SAMPLE_RATE, n_fft=n_fft)
                        for m in mels / peaks]) * np.sqrt(peaks)
     linear = torch.from_numpy(linear).to(magnitude.device, magnitude.dtype).reshape(magnitude.shape)
-    return griffinlim(linear, length, n_iter=n_iter, momentum=momentum, seed=seed)
+    return griffinlim(linear, length, n_iter=n_iter, momentum=momentum, seed=seed, hop=hop, window=window)
 
 
 def wiener(mix_stft: torch.Tensor, magnitudes: torch.Tensor, iterations: int = 1,
@@ -329,7 +331,7 @@ def _em_step(x: torch.Tensor, y: torch.Tensor, eps: float, block: int = 256) -> 
 
 def reconstruct(mix_stft: torch.Tensor, magnitudes: torch.Tensor, method: str, length: int, *,
                 wiener_iterations: int = 1, gl_iterations: int = 32, gl_init: str = "random",
-                momentum: float = 0.99, seed: int = 0) -> torch.Tensor:
+                momentum: float = 0.99, seed: int = 0, stft_params: STFTParams = STFTParams()) -> torch.Tensor:
     """Waveforms of the sources from their estimated magnitudes, by the named `method`.
 
     Args:
@@ -340,6 +342,7 @@ def reconstruct(mix_stft: torch.Tensor, magnitudes: torch.Tensor, method: str, l
         wiener_iterations: EM steps of ``wiener``.
         gl_iterations, momentum, seed: Griffin-Lim settings (``griffinlim*``, ``mel``).
         gl_init: ``griffinlim`` start: ``random`` (librosa's phase for `seed`) or ``mixture``.
+        stft_params: the separator's STFT (``model.stft_params``); every method uses it.
 
     Shape: mix_stft (nb_channels, nb_bins, nb_frames), magnitudes (nb_sources, nb_channels,
         nb_bins, nb_frames) -> (nb_sources, nb_channels, length).
@@ -349,11 +352,13 @@ def reconstruct(mix_stft: torch.Tensor, magnitudes: torch.Tensor, method: str, l
     if magnitudes.shape[1:] != mix_stft.shape:
         raise ValueError(f"magnitudes {tuple(magnitudes.shape)} do not match mixture "
                          f"{tuple(mix_stft.shape)}")
+    if 2 * (mix_stft.shape[-2] - 1) != stft_params.n_fft:
+        raise ValueError(f"{mix_stft.shape[-2]} bins do not fit n_fft {stft_params.n_fft}")
     if method == "mixture":
-        return istft(magnitudes * torch.exp(1j * mix_stft.angle()).to(mix_stft.dtype), length)
+        return istft(magnitudes * torch.exp(1j * mix_stft.angle()).to(mix_stft.dtype), length, **vars(stft_params))
     if method == "wiener":
-        return istft(wiener(mix_stft, magnitudes, wiener_iterations), length)
-    gl = dict(n_iter=gl_iterations, momentum=momentum, seed=seed)
+        return istft(wiener(mix_stft, magnitudes, wiener_iterations), length, **vars(stft_params))
+    gl = dict(n_iter=gl_iterations, momentum=momentum, seed=seed, hop=stft_params.hop, window=stft_params.window)
     if method == "griffinlim":
         init = mix_stft if gl_init == "mixture" else "random"
         return griffinlim(magnitudes, length, init=init, **gl)

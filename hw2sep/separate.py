@@ -1,10 +1,12 @@
-"""Separate whole tracks into vocals and accompaniment with a trained model.
+"""Separate whole tracks into vocals and accompaniment with any registered model.
 
-The network estimates the vocals magnitude V; the accompaniment magnitude is the residual
-max(|X| - V, 0) of the mixture magnitude |X|, so one 8.9 M-parameter network serves both targets
-(two Open-Unmix networks would exceed the assignment's 10 M bound). With the mixture phase and
-V <= |X| the two estimates add up to the mixture exactly. Waveforms then come from
-``hw2sep.phase.reconstruct`` with the chosen method (mixture phase, Wiener, Griffin-Lim).
+The model estimates the vocals in its declared kind (``hw2sep.estimate``); the accompaniment follows
+that kind's rule: the residual max(|X| - V, 0) of a magnitude (one 8.9 M-parameter Open-Unmix serves
+both targets; two would exceed the 10 M bound), X - V of a complex STFT, x - v of a waveform. A model
+that estimates both targets itself (conditioned, e.g. LaSAFT) gives its own accompaniment. Waveforms
+come from the model itself (``direct``, complex and waveform models) or from the estimated magnitudes
+with a reconstruction method of ``hw2sep.phase`` (mixture phase, Wiener, Griffin-Lim), so the
+assignment's Task 2 exists for every model. Everything uses the model's own STFT.
 
 Memory stays bounded on long tracks: the network runs over chunks of frames with some context on
 each side, so its activations never cover more than ``chunk_seconds`` (+ context) at a time.
@@ -19,10 +21,9 @@ import torch
 from torch import nn
 
 from hw2sep import SAMPLE_RATE, TARGETS
-from hw2sep.devices import autocast
+from hw2sep.estimate import Estimate, estimate_track
 from hw2sep.phase import reconstruct
 from hw2sep.errors import Hw2sepError
-from hw2sep.transforms import stft
 
 # Reconstruction labels used by evaluation, CLIs and file names -> (phase.reconstruct method, options).
 METHODS = {
@@ -31,27 +32,49 @@ METHODS = {
     "griffinlim": ("griffinlim", {"gl_init": "random"}),             # the assignment's Griffin-Lim (torch)
     "griffinlim-librosa": ("griffinlim-librosa", {}),                # librosa.griffinlim itself
     "griffinlim-mixinit": ("griffinlim", {"gl_init": "mixture"}),    # Griffin-Lim started from the mixture phase
+    "mel": ("mel", {}),                                              # librosa mel -> STFT -> Griffin-Lim
+    "direct": (None, {}),                                            # the model's own complex STFT / waveform
 }
+DIRECT_KINDS = ("complex", "waveform")  # kinds whose own output is a waveform without a phase method
 
 
-def check_methods(methods: Sequence[str]) -> None:
-    """Refuse unknown reconstruction labels with one clear line."""
+def check_methods(methods: Sequence[str], model: nn.Module | None = None) -> None:
+    """Refuse unknown reconstruction labels (or ``direct`` for a magnitude model) with one clear line."""
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise Hw2sepError(f"unknown method(s) {unknown}; choose from {', '.join(METHODS)}")
+    if model is not None and "direct" in methods and model.predicts not in DIRECT_KINDS:
+        raise Hw2sepError(f"method 'direct' needs a complex or waveform model; this one predicts {model.predicts} "
+                          "(use mixture)")
+
+
+def main_method(model: nn.Module) -> str:
+    """The model's own reconstruction: ``direct`` for complex/waveform models, else the mixture phase."""
+    return "direct" if model.predicts in DIRECT_KINDS else "mixture"
 
 
 class Separator:
-    """Model + STFT + reconstruction: (nb_channels, nb_samples) mixture -> {target: waveform}."""
+    """Model + its STFT + reconstruction: (nb_channels, nb_samples) mixture -> {target: waveform}."""
 
     def __init__(self, model: nn.Module, device: torch.device | str = "cpu", chunk_seconds: float = 30.0,
                  context_seconds: float = 3.0, amp: bool = False):
         self.model = model.to(device).eval()
         self.device = torch.device(device)
-        hop = model.config.hop
+        self.stft_params = model.stft_params
+        hop = self.stft_params.hop
         self.chunk_frames = max(1, int(chunk_seconds * SAMPLE_RATE / hop))
         self.context_frames = int(context_seconds * SAMPLE_RATE / hop)
         self.amp = amp
+
+    @torch.no_grad()
+    def estimates(self, mixture: np.ndarray | torch.Tensor) -> dict[str, Estimate]:
+        """``{target: Estimate}`` for both targets, in the model's kind. Shape: mixture (C, N)."""
+        mixture = torch.as_tensor(np.asarray(mixture, dtype=np.float32), device=self.device)
+        run = dict(chunk_frames=self.chunk_frames, context_frames=self.context_frames, amp=self.amp)
+        vocals = estimate_track(self.model, mixture, "vocals", **run)
+        if "accompaniment" in self.model.targets:
+            return {"vocals": vocals, "accompaniment": estimate_track(self.model, mixture, "accompaniment", **run)}
+        return {"vocals": vocals, "accompaniment": vocals.residual()}
 
     @torch.no_grad()
     def magnitudes(self, mixture: np.ndarray | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -60,18 +83,8 @@ class Separator:
         Shape: mixture (nb_channels, nb_samples) -> (complex (nb_channels, nb_bins, nb_frames),
         (nb_targets=2, nb_channels, nb_bins, nb_frames)), both on ``self.device``, float32.
         """
-        mixture = torch.as_tensor(np.asarray(mixture, dtype=np.float32), device=self.device)
-        mix_stft = stft(mixture)
-        mix_mag = mix_stft.abs()
-        vocals = torch.empty_like(mix_mag)
-        nb_frames, step, ctx = mix_mag.shape[-1], self.chunk_frames, self.context_frames
-        for start in range(0, nb_frames, step):
-            lo, hi = max(0, start - ctx), min(nb_frames, start + step + ctx)
-            with autocast(self.device, self.amp):
-                chunk = self.model(mix_mag[None, ..., lo:hi])[0].float()  # (channels, bins, hi - lo)
-            vocals[..., start:start + step] = chunk[..., start - lo:start - lo + step]
-        accompaniment = torch.relu(mix_mag - vocals)
-        return mix_stft, torch.stack([vocals, accompaniment])
+        est = self.estimates(mixture)
+        return est["vocals"].mix_spec, torch.stack([est[t].magnitude() for t in TARGETS])
 
     def separate(self, mixture: np.ndarray, methods: Sequence[str] = ("mixture",),
                  **phase_options) -> dict[str, dict[str, np.ndarray]]:
@@ -79,12 +92,20 @@ class Separator:
 
         ``phase_options`` go to ``hw2sep.phase.reconstruct`` (gl_iterations, gl_init, seed, ...).
         """
-        mix_stft, mags = self.magnitudes(mixture)
+        check_methods(methods, self.model)
+        est = self.estimates(mixture)
         length = np.asarray(mixture).shape[-1]
-        check_methods(methods)
+        mix_stft = est["vocals"].mix_spec
+        mags = None
         out = {}
         for method in methods:
             name, options = METHODS[method]
-            waves = reconstruct(mix_stft, mags, name, length, **{**phase_options, **options})
+            with torch.no_grad():
+                if name is None:
+                    waves = torch.stack([est[t].wave() for t in TARGETS])
+                else:
+                    mags = torch.stack([est[t].magnitude() for t in TARGETS]) if mags is None else mags
+                    waves = reconstruct(mix_stft, mags, name, length, stft_params=self.stft_params,
+                                        **{**phase_options, **options})
             out[method] = {t: waves[i].float().cpu().numpy() for i, t in enumerate(TARGETS)}
         return out

@@ -1,11 +1,14 @@
-"""Train a vocals model from scratch on the npy cache, resumably, keeping the epoch 25/50/150 checkpoints.
+"""Train any registered model from scratch on the npy cache, resumably, keeping the epoch 25/50/150 checkpoints.
 
-    python hw2sep/train.py --npy-root ~/data/musdb_npy --out runs/umx --epochs 150
-    python hw2sep/train.py --npy-root ~/data/musdb_npy --out runs/umx --epochs 150 --resume
+    python hw2sep/train.py --config configs/umx.json --npy-root ~/data/musdb_npy      # -> runs/umx
+    python hw2sep/train.py --config configs/unet.json --npy-root NPY --set epochs=50 --set model_options.dropout=0.3
+    python hw2sep/train.py --config configs/umx.json --npy-root NPY --resume
 
-Open-Unmix's recipe (Adam 1e-3, weight decay 1e-5, ReduceLROnPlateau x0.3 after 80 flat epochs,
-MSE on magnitudes, batch 16, 6 s excerpts, 64 excerpts per track per epoch). Differences: no early
-stopping (the assignment fixes the epochs), and validation/statistics read the npy cache.
+A config file holds the model name, its options and the training settings (the fields of
+``TrainConfig``); ``--set key=value`` overrides any of them. The defaults are Open-Unmix's recipe (Adam
+1e-3, weight decay 1e-5, ReduceLROnPlateau x0.3 after 80 flat epochs, batch 16, 6 s excerpts, 64 excerpts
+per track per epoch); the loss is the model's own unless the config names one. Differences from
+Open-Unmix: no early stopping (the assignment fixes the epochs), and validation reads the npy cache.
 """
 
 from __future__ import annotations
@@ -19,20 +22,23 @@ if __package__ in (None, ""):  # run as a script: import hw2sep from the reposit
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import dataclasses  # noqa: E402
+import json  # noqa: E402
 import time  # noqa: E402
+import warnings  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
 from hw2sep.checkpoint import load_state, read_meta, save_checkpoint  # noqa: E402
 from hw2sep.datasets import Augment, ExcerptDataset, TrackDataset, apply_augmentation, mixture_of  # noqa: E402
-from hw2sep.devices import autocast, resolve_device  # noqa: E402
+from hw2sep import SAMPLE_RATE, TARGETS  # noqa: E402
+from hw2sep.devices import resolve_device  # noqa: E402
 from hw2sep.errors import Hw2sepError, run_cli  # noqa: E402
+from hw2sep.estimate import estimate_track, run_model  # noqa: E402
 from hw2sep.fileio import write_csv  # noqa: E402
+from hw2sep.losses import get_loss  # noqa: E402
 from hw2sep.models import build_model, model_config  # noqa: E402
 from hw2sep.prep import load_manifest  # noqa: E402
-from hw2sep.transforms import stft  # noqa: E402
 
 LOG_FIELDS = ("epoch", "train_loss", "valid_loss", "lr", "seconds", "excerpts_per_s", "data_wait_pct")
 
@@ -41,10 +47,13 @@ LOG_FIELDS = ("epoch", "train_loss", "valid_loss", "lr", "seconds", "excerpts_pe
 class TrainConfig:
     """One training run; saved (as json) beside every checkpoint it writes."""
 
-    npy_root: str
-    out: str
+    npy_root: str = ""
+    out: str = ""                 # default: runs/<name>
+    name: str = ""                # the config's name (its file name); default: the model name
+    description: str = ""
     model: str = "umx"
     model_options: dict = field(default_factory=dict)  # e.g. {"hidden_size": 512, "nb_layers": 3}
+    loss: str = ""                # a name in hw2sep.losses.LOSSES; "" = the model's default loss
     epochs: int = 150
     batch_size: int = 16
     seq_dur: float = 6.0
@@ -62,6 +71,65 @@ class TrainConfig:
     device: str = "auto"
     amp: bool = True
 
+    def __post_init__(self) -> None:
+        self.name = self.name or self.model
+        self.out = self.out or str(Path("runs") / self.name)
+        if isinstance(self.augment, dict):  # from json: gain comes back as a list
+            gain = self.augment.get("gain", Augment().gain)
+            self.augment = Augment(**{**self.augment, "gain": tuple(gain) if gain is not None else None})
+        self.checkpoint_epochs = tuple(int(e) for e in self.checkpoint_epochs)
+        for key in ("epochs", "batch_size", "samples_per_track"):
+            if getattr(self, key) < 1:
+                raise Hw2sepError(f"{key} must be at least 1, got {getattr(self, key)}")
+        if self.seq_dur <= 0 or self.lr <= 0:
+            raise Hw2sepError(f"seq_dur and lr must be positive, got {self.seq_dur} and {self.lr}")
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = (), **fields) -> TrainConfig:
+    """A ``TrainConfig`` from a json config file, then ``fields``, then ``key=value`` overrides.
+
+    Dotted keys reach into dicts (``model_options.hidden_size=256``, ``augment.swap_channels=false``);
+    values are json (numbers, true/false, lists) or else plain strings.
+    """
+    data: dict = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise Hw2sepError(f"config file {path} not found (see configs/ for the shipped ones)") from None
+        except json.JSONDecodeError as err:
+            raise Hw2sepError(f"config file {path} is not valid json ({err})") from None
+        data.setdefault("name", path.stem)
+    data.update({k: v for k, v in fields.items() if v is not None})
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise Hw2sepError(f"--set wants key=value, got '{item}'")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        *parents, leaf = key.split(".")
+        node = data
+        for parent in parents:
+            node = node.setdefault(parent, {})
+            if isinstance(node, Augment):
+                node = dataclasses.asdict(node)
+        node[leaf] = value
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise Hw2sepError(f"unknown training setting(s) {unknown}; settings: {', '.join(sorted(known))}")
+    augment_keys = {f.name for f in dataclasses.fields(Augment)}
+    if isinstance(data.get("augment"), dict) and set(data["augment"]) - augment_keys:
+        raise Hw2sepError(f"unknown augment setting(s) {sorted(set(data['augment']) - augment_keys)}; "
+                          f"settings: {', '.join(sorted(augment_keys))}")
+    try:
+        return TrainConfig(**data)
+    except (TypeError, ValueError) as err:
+        raise Hw2sepError(f"bad training setting: {err}") from None
+
 
 def fit(config: TrainConfig, resume: bool = False, progress: bool = True) -> list[dict]:
     """Train (or resume) and return the per-epoch log; checkpoints go to ``config.out``."""
@@ -70,10 +138,13 @@ def fit(config: TrainConfig, resume: bool = False, progress: bool = True) -> lis
     manifest = load_manifest(config.npy_root)
     train_set = ExcerptDataset(config.npy_root, config.train_subset, config.seq_dur,
                                config.samples_per_track, config.augment, config.seed, raw=True)
+    _warn_if_longer_than_tracks(config.seq_dur, train_set)
     valid_set = TrackDataset(config.npy_root, config.valid_subset)
     options = model_config(config.model, **config.model_options)
     torch.manual_seed(config.seed)  # weights init and dropout; the data has its own seeded generators
     model = build_model(config.model, options).to(device)
+    loss_name = config.loss or model.default_loss
+    loss_fn = get_loss(loss_name)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, factor=config.lr_decay_gamma, patience=config.lr_decay_patience, cooldown=10)
@@ -85,15 +156,16 @@ def fit(config: TrainConfig, resume: bool = False, progress: bool = True) -> lis
     elif resume:
         print(f"--resume: no {out / 'last.pt'} yet, starting from scratch")
     if state["epoch"] == 0:
-        model.set_input_statistics(*input_statistics(train_set, device))
-    info = {"dataset_fingerprint": manifest["fingerprint"], "train": _config_dict(config)}
+        model.prepare(_training_mixtures(train_set, device))
+    amp = config.amp and device.type == "cuda"
+    info = {"dataset_fingerprint": manifest["fingerprint"], "loss": loss_name, "train": _config_dict(config)}
 
     for epoch in range(state["epoch"] + 1, config.epochs + 1):
         started = time.time()
         train_set.set_epoch(epoch)
         train_loss, excerpts, wait = train_one_epoch(model, _loader(train_set, config, device, epoch),
-                                                     optimizer, scaler, device, config.amp, progress)
-        valid_loss = validate(model, valid_set, device, config.amp)
+                                                     optimizer, scaler, loss_fn, device, amp, progress)
+        valid_loss = validate(model, valid_set, loss_fn, device, amp)
         scheduler.step(valid_loss)
         seconds = time.time() - started
         state["train_seconds"] += seconds
@@ -116,7 +188,15 @@ def fit(config: TrainConfig, resume: bool = False, progress: bool = True) -> lis
     return state["history"]
 
 
-def train_one_epoch(model, loader, optimizer, scaler, device, amp: bool, progress: bool) -> tuple[float, int, float]:
+def batch_loss(model, sources: torch.Tensor, loss_fn, amp: bool) -> torch.Tensor:
+    """The loss of every target the model estimates, summed. Shape: sources (B, nb_targets, C, N)."""
+    mixture = mixture_of(sources)
+    return sum(loss_fn(run_model(model, mixture, target, amp), sources[:, TARGETS.index(target)])
+               for target in model.targets)
+
+
+def train_one_epoch(model, loader, optimizer, scaler, loss_fn, device, amp: bool,
+                    progress: bool) -> tuple[float, int, float]:
     """One pass over the loader; returns (mean loss, excerpts seen, seconds spent waiting for data)."""
     model.train()
     total, count, wait = 0.0, 0, 0.0
@@ -127,7 +207,7 @@ def train_one_epoch(model, loader, optimizer, scaler, device, amp: bool, progres
         wait += time.time() - tick
         sources = apply_augmentation(raw.to(device, non_blocking=True), gains.to(device), swaps.to(device), scale)
         optimizer.zero_grad(set_to_none=True)
-        loss = magnitude_loss(model, mixture_of(sources), sources[:, 0], amp)
+        loss = batch_loss(model, sources, loss_fn, amp)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
@@ -140,34 +220,29 @@ def train_one_epoch(model, loader, optimizer, scaler, device, amp: bool, progres
 
 
 @torch.no_grad()
-def validate(model, valid_set: TrackDataset, device, amp: bool) -> float:
-    """Mean magnitude MSE over whole validation tracks (one track at a time)."""
+def validate(model, valid_set: TrackDataset, loss_fn, device, amp: bool) -> float:
+    """Mean loss over whole validation tracks, through the separator's chunked path (bounded memory)."""
     model.eval()
     losses = []
     for sources in valid_set:
-        sources = sources[None].to(device)
-        losses.append(magnitude_loss(model, mixture_of(sources), sources[:, 0], amp).item())
+        sources = sources.to(device)  # (nb_targets, C, N)
+        mixture = mixture_of(sources)
+        losses.append(sum(loss_fn(estimate_track(model, mixture, target, amp=amp), sources[TARGETS.index(target)])
+                          for target in model.targets).item())
     return sum(losses) / len(losses)
 
 
-def magnitude_loss(model, mixture: torch.Tensor, target: torch.Tensor, amp: bool) -> torch.Tensor:
-    """MSE between the estimated and true target magnitudes. Shape: waveforms (batch, channels, samples)."""
-    mags = stft(torch.stack([mixture, target])).abs()  # (2, batch, channels, bins, frames)
-    with autocast(mixture.device, amp):
-        estimate = model(mags[0])
-    return F.mse_loss(estimate.float(), mags[1])
-
-
-@torch.no_grad()
-def input_statistics(dataset: ExcerptDataset, device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-bin mean and std of mono mixture magnitudes over the training tracks (Open-Unmix's scaler)."""
+def _training_mixtures(dataset: ExcerptDataset, device):
+    """Whole training-track mixtures (C, N) on ``device``, for ``SeparationModel.prepare``."""
     whole = TrackDataset(dataset.npy_root, subset=",".join(sorted({t["subset"] for t in dataset.tracks})))
-    total = total_sq = frames = 0
-    for sources in whole:
-        mag = stft(mixture_of(sources.to(device)).mean(0)).abs()  # mono downmix: (bins, frames)
-        total, total_sq, frames = total + mag.sum(1), total_sq + (mag ** 2).sum(1), frames + mag.shape[1]
-    mean = total / frames
-    return mean.cpu(), (total_sq / frames - mean ** 2).clamp_min(0).sqrt().cpu()
+    return (mixture_of(sources.to(device)) for sources in whole)
+
+
+def _warn_if_longer_than_tracks(seq_dur: float, dataset: ExcerptDataset) -> None:
+    longest = max(t["num_samples"] for t in dataset.tracks) / SAMPLE_RATE
+    if seq_dur > longest:
+        warnings.warn(f"seq_dur {seq_dur} s is longer than every training track (longest {longest:.1f} s): "
+                      "excerpts are zero-padded", stacklevel=2)
 
 
 def _loader(dataset, config: TrainConfig, device, epoch: int) -> torch.utils.data.DataLoader:
@@ -204,6 +279,7 @@ def _restore(path: Path, model, optimizer, scheduler, scaler) -> dict:
 
 
 def _config_dict(config: TrainConfig) -> dict:
+    """The fully resolved config, json-ready: ``load_config(**it)`` rebuilds the same run."""
     data = dataclasses.asdict(config)
     data["checkpoint_epochs"] = list(config.checkpoint_epochs)
     return data
@@ -217,48 +293,50 @@ def _progress(loader, enabled: bool):
 
 
 def parse_args(argv=None) -> tuple[TrainConfig, bool]:
-    """Open-Unmix's flag names where one exists; returns (config, resume)."""
+    """``--config`` file, then flags, then ``--set`` overrides; returns (config, resume)."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    d = TrainConfig(npy_root="", out="")
-    p.add_argument("--npy-root", required=True, help="npy cache from data_prep/musdb_to_npy.py")
-    p.add_argument("--out", required=True, help="run folder for checkpoints and log.csv")
-    p.add_argument("--model", default=d.model)
-    p.add_argument("--hidden-size", type=int, help="model width (UMX default 512)")
-    p.add_argument("--nb-layers", type=int, help="LSTM layers (UMX default 3; 0 = no LSTM)")
-    p.add_argument("--bandwidth", type=float, help="Hz seen by the network (UMX default 16000)")
-    p.add_argument("--no-mask", action="store_true", help="predict magnitudes directly instead of a mask")
-    for name in ("epochs", "batch_size", "samples_per_track", "lr_decay_patience", "seed"):
-        p.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(d, name))
-    for name in ("seq_dur", "lr", "weight_decay", "lr_decay_gamma"):
-        p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
-    p.add_argument("--nb-workers", type=int, default=d.nb_workers)
-    p.add_argument("--checkpoint-epochs", default="25,50,150", help="comma-separated epochs to keep")
-    p.add_argument("--train-subset", default=d.train_subset, help="'train', or 'train,valid' for a final model")
-    p.add_argument("--valid-subset", default=d.valid_subset)
+    p.add_argument("--config", help="experiment config (json), e.g. configs/umx.json")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a setting, e.g. epochs=50 or model_options.hidden_size=256 (repeatable)")
+    p.add_argument("--npy-root", help="npy cache from data_prep/musdb_to_npy.py")
+    p.add_argument("--out", help="run folder for checkpoints and log.csv (default runs/<config name>)")
+    p.add_argument("--model", help="model name (default: the config's, else umx); see python -m hw2sep.models")
+    for flag, key, kind, text in (("--epochs", "epochs", int, ""), ("--batch-size", "batch_size", int, ""),
+                                  ("--seq-dur", "seq_dur", float, "excerpt seconds"),
+                                  ("--samples-per-track", "samples_per_track", int, ""), ("--lr", "lr", float, ""),
+                                  ("--nb-workers", "nb_workers", int, ""), ("--seed", "seed", int, ""),
+                                  ("--device", "device", str, "auto, cpu, cuda, cuda:N or mps")):
+        p.add_argument(flag, type=kind, dest=key, help=text)
+    # Open-Unmix's model flags: shorthands for --set model_options.<key>=<value>
+    p.add_argument("--hidden-size", type=int, help="= --set model_options.hidden_size=N")
+    p.add_argument("--nb-layers", type=int, help="= --set model_options.nb_layers=N (UMX: 0 = no LSTM)")
+    p.add_argument("--bandwidth", type=float, help="= --set model_options.bandwidth=HZ")
+    p.add_argument("--no-mask", action="store_true", help="= --set model_options.mask=false")
+    p.add_argument("--checkpoint-epochs", help="comma-separated epochs to keep (default 25,50,150)")
+    p.add_argument("--train-subset", help="'train', or 'train,valid' for a final model")
     p.add_argument("--no-swap", action="store_true", help="augmentation off: random L/R swap")
     p.add_argument("--no-gain", action="store_true", help="augmentation off: random gain in [0.25, 1.25]")
     p.add_argument("--no-random-chunks", action="store_true", help="augmentation off: per-source chunk position")
     p.add_argument("--random-track-mix", action="store_true", help="augmentation on: sources from different songs")
-    p.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--no-amp", action="store_true", help="disable mixed precision on CUDA")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     a = p.parse_args(argv)
-    options = {k: v for k, v in {"hidden_size": a.hidden_size, "nb_layers": a.nb_layers,
-                                 "bandwidth": a.bandwidth}.items() if v is not None}
-    if a.no_mask:
-        options["mask"] = False
-    try:
-        epochs_kept = tuple(int(e) for e in a.checkpoint_epochs.split(",") if e)
-    except ValueError:
-        raise Hw2sepError(f"--checkpoint-epochs wants comma-separated integers, got '{a.checkpoint_epochs}'") from None
-    augment = Augment(swap_channels=not a.no_swap, gain=None if a.no_gain else (0.25, 1.25),
-                      random_chunks=not a.no_random_chunks, random_track_mix=a.random_track_mix)
-    config = TrainConfig(
-        npy_root=a.npy_root, out=a.out, model=a.model, model_options=options, epochs=a.epochs,
-        batch_size=a.batch_size, seq_dur=a.seq_dur, samples_per_track=a.samples_per_track, lr=a.lr,
-        weight_decay=a.weight_decay, lr_decay_patience=a.lr_decay_patience, lr_decay_gamma=a.lr_decay_gamma,
-        nb_workers=a.nb_workers, seed=a.seed, checkpoint_epochs=epochs_kept, train_subset=a.train_subset,
-        valid_subset=a.valid_subset, augment=augment, device=a.device, amp=not a.no_amp)
+    overrides = [f"model_options.{k}={v}" for k, v in (("hidden_size", a.hidden_size), ("nb_layers", a.nb_layers),
+                                                       ("bandwidth", a.bandwidth)) if v is not None]
+    overrides += ["model_options.mask=false"] * a.no_mask + ["amp=false"] * a.no_amp
+    overrides += [f"augment.{k}={v}" for k, v, on in (("swap_channels", "false", a.no_swap), ("gain", "null", a.no_gain),
+                                                     ("random_chunks", "false", a.no_random_chunks),
+                                                     ("random_track_mix", "true", a.random_track_mix)) if on]
+    if a.checkpoint_epochs is not None:
+        try:
+            overrides.append(f"checkpoint_epochs={[int(e) for e in a.checkpoint_epochs.split(',') if e]}")
+        except ValueError:
+            raise Hw2sepError(f"--checkpoint-epochs wants comma-separated integers, got '{a.checkpoint_epochs}'") from None
+    flags = {k: getattr(a, k) for k in ("npy_root", "out", "model", "epochs", "batch_size", "seq_dur",
+                                        "samples_per_track", "lr", "nb_workers", "seed", "device", "train_subset")}
+    config = load_config(a.config, overrides + a.set, **flags)
+    if not config.npy_root:
+        raise Hw2sepError("no npy cache: give --npy-root (made by data_prep/musdb_to_npy.py) or npy_root in the config")
     return config, a.resume
 
 

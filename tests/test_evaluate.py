@@ -11,6 +11,7 @@ from conftest import REPO, assert_one_line_error, run_script
 from hw2sep.checkpoint import load_model
 from hw2sep.data import list_tracks
 from hw2sep.evaluate import evaluate
+from hw2sep.models.base import SeparationModel
 from hw2sep.metrics import bss_eval, track_median
 from hw2sep.separate import Separator
 from hw2sep.train import TrainConfig, fit
@@ -37,12 +38,12 @@ def test_chunked_separation_matches_whole_track(checkpoint, toy_root):
     torch.testing.assert_close(exact, whole, rtol=1e-4, atol=1e-5)
 
 
-class _ConstantMask(torch.nn.Module):
+class _ConstantMask(SeparationModel):
     """A stand-in model whose vocals are 0.3 x the mixture magnitude (so never above it)."""
 
     def __init__(self, hop):
         super().__init__()
-        self.config = type("Config", (), {"hop": hop})()
+        self.config = type("Config", (), {"n_fft": 4096, "hop": hop, "nb_channels": 2})()
 
     def forward(self, mix_mag):
         return 0.3 * mix_mag
