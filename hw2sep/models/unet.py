@@ -18,8 +18,8 @@ the package's own STFT, n_fft 4096 / hop 1024 (93 ms window, the closest power o
 window duration, and the STFT Open-Unmix uses, so the two compare on equal input): the lowest 2048 of
 the 2049 bins are fed (the Nyquist bin dropped, as in the paper; no bandwidth crop, since vocal
 sibilance reaches far above the paper's 4 kHz) and the Nyquist bin reuses the mask of the top fed bin.
-``nb_bins`` > 0 feeds fewer bins (e.g. 1024 = 11 kHz, Spleeter's choice), the bins above all reusing
-the top mask row. Any other n_fft works: the fed bins are zero-padded up to a multiple of
+``nb_bins`` > 0 feeds fewer bins (e.g. 1024 = 11 kHz, Spleeter's choice at this STFT), the bins above all reusing
+the top mask row (Spleeter's default extends its mask with zeros instead). Any other n_fft works: the fed bins are zero-padded up to a multiple of
 ``2 ** nb_levels`` and cropped back. Time must be a multiple of ``frame_multiple`` = 2 ** nb_levels = 64
 frames (the caller pads); 256 frames (5.9 s) per training excerpt.
 
