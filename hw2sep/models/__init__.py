@@ -15,7 +15,11 @@ from torch import nn
 
 from hw2sep.errors import Hw2sepError
 from hw2sep.models.base import KINDS, SeparationModel, STFTParams  # noqa: F401  (re-exported)
+from hw2sep.models.deepconvsep import DeepConvSep, DeepConvSepConfig
 from hw2sep.models.umx import OpenUnmix, UMXConfig
+from hw2sep.models.umx_transformer import UMXTransformer, UMXTransformerConfig
+from hw2sep.models.unet import UNet, UNetConfig
+from hw2sep.models.unet_transformer import UNetTransformer, UNetTransformerConfig
 
 
 class ModelEntry(NamedTuple):
@@ -30,6 +34,17 @@ class ModelEntry(NamedTuple):
 MODELS: dict[str, ModelEntry] = {
     "umx": ModelEntry(OpenUnmix, UMXConfig, {"hidden_size": 16, "nb_layers": 1},
                       "this package, after sigsep/open-unmix-pytorch"),
+    "umx_transformer": ModelEntry(UMXTransformer, UMXTransformerConfig,
+                                  {"hidden_size": 16, "nb_layers": 1, "n_heads": 2, "ff_size": 32},
+                                  "this package, after legoodmanner/sequence_length_ss and sigsep/open-unmix-pytorch"),
+    "unet": ModelEntry(UNet, UNetConfig, {"n_fft": 512, "hop": 128, "base_channels": 2},
+                       "this package, after Jansson et al. 2017 and deezer/spleeter"),
+    "unet_transformer": ModelEntry(UNetTransformer, UNetTransformerConfig,
+                                   {"n_fft": 512, "hop": 128, "base_channels": 2, "nb_layers": 1, "n_heads": 2,
+                                    "ff_size": 16},
+                                   "this package, after legoodmanner/sequence_length_ss (auto_transformer)"),
+    "deepconvsep": ModelEntry(DeepConvSep, DeepConvSepConfig, {"nb_filters": 8, "bottleneck": 16},
+                              "this package, after MTG/DeepConvSep and joangro/PytorchConvSep"),
 }
 
 

@@ -4,10 +4,11 @@ from hw2sep.models import MODELS, build_model, count_parameters, model_config
 
 
 def main() -> None:
-    print(f"{'model':<10} {'parameters':>12}  default config")
+    width = max(map(len, MODELS))
+    print(f"{'model':<{width}} {'parameters':>12}  default config")
     for name in MODELS:
         config = model_config(name)
-        print(f"{name:<10} {count_parameters(build_model(name, config)):>12,}  {config}")
+        print(f"{name:<{width}} {count_parameters(build_model(name, config)):>12,}  {config}")
 
 
 if __name__ == "__main__":
