@@ -15,6 +15,7 @@ from torch import nn
 
 from hw2sep.errors import Hw2sepError
 from hw2sep.models.base import KINDS, SeparationModel, STFTParams  # noqa: F401  (re-exported)
+from hw2sep.models.bsrnn import BandSplitRNN, BSRNNConfig
 from hw2sep.models.umx import OpenUnmix, UMXConfig
 
 
@@ -30,6 +31,8 @@ class ModelEntry(NamedTuple):
 MODELS: dict[str, ModelEntry] = {
     "umx": ModelEntry(OpenUnmix, UMXConfig, {"hidden_size": 16, "nb_layers": 1},
                       "this package, after sigsep/open-unmix-pytorch"),
+    "bsrnn": ModelEntry(BandSplitRNN, BSRNNConfig, {"hidden_size": 8, "repeats": 1, "mask_factor": 2, "mask_layers": 1},
+                        "this package, after magronp/bsrnn (Luo & Yu 2022) and espnet TFGridNet attention"),
 }
 
 
