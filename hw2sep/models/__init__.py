@@ -16,6 +16,7 @@ from torch import nn
 from hw2sep.errors import Hw2sepError
 from hw2sep.models.base import KINDS, SeparationModel, STFTParams  # noqa: F401  (re-exported)
 from hw2sep.models.deepconvsep import DeepConvSep, DeepConvSepConfig
+from hw2sep.models.bsrnn import BandSplitRNN, BSRNNConfig
 from hw2sep.models.umx import OpenUnmix, UMXConfig
 from hw2sep.models.umx_transformer import UMXTransformer, UMXTransformerConfig
 from hw2sep.models.unet import UNet, UNetConfig
@@ -45,6 +46,8 @@ MODELS: dict[str, ModelEntry] = {
                                    "this package, after legoodmanner/sequence_length_ss (auto_transformer)"),
     "deepconvsep": ModelEntry(DeepConvSep, DeepConvSepConfig, {"nb_filters": 8, "bottleneck": 16},
                               "this package, after MTG/DeepConvSep and joangro/PytorchConvSep"),
+    "bsrnn": ModelEntry(BandSplitRNN, BSRNNConfig, {"hidden_size": 8, "repeats": 1, "mask_factor": 2, "mask_layers": 1},
+                        "this package, after magronp/bsrnn (Luo & Yu 2022) and espnet TFGridNet attention"),
 }
 
 
