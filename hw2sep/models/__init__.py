@@ -15,6 +15,7 @@ from torch import nn
 
 from hw2sep.errors import Hw2sepError
 from hw2sep.models.base import KINDS, SeparationModel, STFTParams  # noqa: F401  (re-exported)
+from hw2sep.models.tfc_tdf_unet import TFCTDFUNet, TFCTDFUNetConfig
 from hw2sep.models.umx import OpenUnmix, UMXConfig
 
 
@@ -30,6 +31,9 @@ class ModelEntry(NamedTuple):
 MODELS: dict[str, ModelEntry] = {
     "umx": ModelEntry(OpenUnmix, UMXConfig, {"hidden_size": 16, "nb_layers": 1},
                       "this package, after sigsep/open-unmix-pytorch"),
+    "tfc_tdf_unet": ModelEntry(TFCTDFUNet, TFCTDFUNetConfig, {"n_fft": 512, "hop": 128, "n_blocks": 3,
+                               "internal_channels": 4, "n_internal_layers": 1},
+                               "this package, after ws-choi/ISMIR2020_U_Nets_SVS"),
 }
 
 
