@@ -15,6 +15,7 @@ from torch import nn
 
 from hw2sep.errors import Hw2sepError
 from hw2sep.models.base import KINDS, SeparationModel, STFTParams  # noqa: F401  (re-exported)
+from hw2sep.models.dttnet import DTTNet, DTTNetConfig
 from hw2sep.models.lasaft import LaSAFTConfig, LaSAFTNet
 from hw2sep.models.tfc_tdf_unet import TFCTDFUNet, TFCTDFUNetConfig
 from hw2sep.models.umx import OpenUnmix, UMXConfig
@@ -38,6 +39,9 @@ MODELS: dict[str, ModelEntry] = {
     "lasaft": ModelEntry(LaSAFTNet, LaSAFTConfig, {"n_fft": 512, "hop": 128, "n_blocks": 3, "internal_channels": 4,
                          "n_internal_layers": 1, "num_tdfs": 2, "dk": 4, "embedding_dim": 4, "control_n_layer": 2},
                          "this package, after ws-choi/Conditioned-Source-Separation-LaSAFT"),
+    "dttnet": ModelEntry(DTTNet, DTTNetConfig, {"n_fft": 512, "hop": 128, "dim_f": 128, "growth": 4,
+                         "n_internal_layers": 1, "nb_rnn_layers": 1},
+                         "this package, after junyuchen-cjy/DTTNet-Pytorch"),
 }
 
 
