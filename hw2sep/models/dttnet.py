@@ -17,24 +17,26 @@ TDF factor 8, 4 dual-path layers, 2 heads; waveform L1 loss): 4,958,468 paramete
 "about 5 M" (86.7 % fewer than BSRNN's ~37 M).
 
 What its paper reports: 10.12 dB "cSDR" for vocals on the MUSDB18-HQ test set. Reading the
-repository's evaluation (``configs/evaluation.yaml``: ``bss: fast``; ``src/utils/utils.py``:
-``get_metrics`` -> ``simplified_msseval`` and ``get_median_csdr``), that number is a plain SNR,
-10 log10(|s|^2 / |s - s_hat|^2), on 1 s chunks (no museval projection / distortion filter, silent
-chunks dropped), then the median over all chunks of all tracks pooled (``reduce_per_song=False``).
-It is therefore not museval's median over tracks of per-track median SDR (BSS Eval v4, which the
-repository only runs with ``bss: official``) and is not directly comparable to museval numbers.
+repository's evaluation code (``configs/evaluation.yaml`` defaults to ``bss: fast``;
+``src/utils/utils.py``: ``get_metrics`` -> ``simplified_msseval``, then ``get_median_csdr``), that
+number is a plain SNR, 10 log10(|s|^2 / |s - s_hat|^2), on 1 s chunks (no museval projection or
+distortion filter; chunks with a silent reference dropped), then one median over all chunks of all
+tracks pooled (``reduce_per_song=False``). Even its ``bss: official`` setting (museval's BSS Eval v4 on
+1 s windows) pools the chunks the same way. So it is neither museval's usual figure (median over
+tracks of the per-track median SDR) nor directly comparable to it; the code also logs "uSDR", the mean
+over tracks of the whole-track SNR.
 
 Departures, and why: plain batch norm instead of the repository's SyncBN (one device); GroupNorm
-groups in the dual-path module are ``max(1, features // 16)`` (the original divides by 16, which is
-zero for small test models); ``dim_f`` is capped at n_fft // 2 so other STFT sizes build; the TDF
-bottleneck keeps at least ``min_bn_units`` units (1 by default, i.e. the original rule).
+groups in the dual-path module are features // 16 where that divides the features, else 1 (the
+original always divides by 16, which is zero for small test models); ``dim_f`` is capped at
+n_fft // 2 so other STFT sizes build; the TDF bottleneck keeps at least ``min_bn_units`` units (1 by
+default, i.e. the original rule).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -119,7 +121,8 @@ class DualPath(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         nb, channels, frames, bins = x.shape
-        h = x.reshape(nb * self.nb_heads, channels // self.nb_heads, frames, bins).permute(0, 3, 2, 1)  # to (B*H, F, T, c/H)
+        h = x.reshape(nb * self.nb_heads, channels // self.nb_heads, frames, bins)  # to (B*H, c/H, T, F)
+        h = h.permute(0, 3, 2, 1)  # to (B*H, F, T, c/H)
         for layer in self.layers:
             h = layer(h)  # along time, then along frequency: back to (B*H, F, T, c/H)
         return h.permute(0, 3, 2, 1).reshape(nb, channels, frames, bins)
