@@ -17,6 +17,9 @@ from hw2sep.errors import Hw2sepError
 from hw2sep.models.base import KINDS, SeparationModel, STFTParams  # noqa: F401  (re-exported)
 from hw2sep.models.deepconvsep import DeepConvSep, DeepConvSepConfig
 from hw2sep.models.bsrnn import BandSplitRNN, BSRNNConfig
+from hw2sep.models.dttnet import DTTNet, DTTNetConfig
+from hw2sep.models.lasaft import LaSAFTConfig, LaSAFTNet
+from hw2sep.models.tfc_tdf_unet import TFCTDFUNet, TFCTDFUNetConfig
 from hw2sep.models.umx import OpenUnmix, UMXConfig
 from hw2sep.models.umx_transformer import UMXTransformer, UMXTransformerConfig
 from hw2sep.models.unet import UNet, UNetConfig
@@ -48,6 +51,15 @@ MODELS: dict[str, ModelEntry] = {
                               "this package, after MTG/DeepConvSep and joangro/PytorchConvSep"),
     "bsrnn": ModelEntry(BandSplitRNN, BSRNNConfig, {"hidden_size": 8, "repeats": 1, "mask_factor": 2, "mask_layers": 1},
                         "this package, after magronp/bsrnn (Luo & Yu 2022) and espnet TFGridNet attention"),
+    "tfc_tdf_unet": ModelEntry(TFCTDFUNet, TFCTDFUNetConfig, {"n_fft": 512, "hop": 128, "n_blocks": 3,
+                               "internal_channels": 4, "n_internal_layers": 1},
+                               "this package, after ws-choi/ISMIR2020_U_Nets_SVS"),
+    "lasaft": ModelEntry(LaSAFTNet, LaSAFTConfig, {"n_fft": 512, "hop": 128, "n_blocks": 3, "internal_channels": 4,
+                         "n_internal_layers": 1, "num_tdfs": 2, "dk": 4, "embedding_dim": 4, "control_n_layer": 2},
+                         "this package, after ws-choi/Conditioned-Source-Separation-LaSAFT"),
+    "dttnet": ModelEntry(DTTNet, DTTNetConfig, {"n_fft": 512, "hop": 128, "dim_f": 128, "growth": 4,
+                         "n_internal_layers": 1, "nb_rnn_layers": 1},
+                         "this package, after junyuchen-cjy/DTTNet-Pytorch"),
 }
 
 
