@@ -30,10 +30,10 @@ from hw2sep.checkpoint import load_model  # noqa: E402
 from hw2sep.data import list_tracks  # noqa: E402
 from hw2sep.devices import resolve_device  # noqa: E402
 from hw2sep.errors import Hw2sepError, run_cli  # noqa: E402
-from hw2sep.fileio import write_csv, write_json  # noqa: E402
+from hw2sep.fileio import check_writable, write_csv, write_json  # noqa: E402
 from hw2sep.metrics import bss_eval, global_sdr, track_json, track_median  # noqa: E402
 from hw2sep.samples import loudest_window, slug, write_sample  # noqa: E402
-from hw2sep.separate import METHODS, Separator, check_methods  # noqa: E402
+from hw2sep.separate import METHODS, Separator, check_methods, method_settings  # noqa: E402
 
 METRICS = ("SDR", "SIR", "ISR", "SAR")
 COMPARISON_FIELDS = ("checkpoint", "epoch", "method", "target", "tracks", "SDR", "SDR_mean", "SDR_global",
@@ -49,6 +49,14 @@ def evaluate(checkpoints: Sequence[str | Path], musdb_root: str | Path, out: str
     if metric not in ("museval", "fast"):
         raise Hw2sepError(f"unknown metric '{metric}'; choose museval or fast")
     check_methods(methods)  # before any model is loaded
+    if n_tracks is not None and n_tracks < 1:
+        raise Hw2sepError(f"--tracks must be at least 1 (or left out for all tracks), got {n_tracks}")
+    if phase_options.get("gl_iterations", 1) < 1 and any("griffinlim" in m or m == "mel" for m in methods):
+        raise Hw2sepError(f"--gl-iterations must be at least 1, got {phase_options['gl_iterations']} "
+                          "(0 iterations would score the random initial phase as Griffin-Lim)")
+    check_writable(out, "results folder")
+    if samples_dir is not None:
+        check_writable(samples_dir, "samples folder")
     tracks = list_tracks(musdb_root, subset)[:n_tracks]
     if not tracks:
         raise Hw2sepError(f"no '{subset}' tracks under {musdb_root}")
@@ -59,8 +67,10 @@ def evaluate(checkpoints: Sequence[str | Path], musdb_root: str | Path, out: str
     for path, model, meta in models:
         label, digest = path.with_suffix("").name, checkpoint_digest(path)
         separator = Separator(model, device, amp=device.type == "cuda")
+        keys = {m: {"metric": metric, "checkpoint_sha1": digest, **method_settings(m, model.stft_params, **phase_options)}
+                for m in methods}
         for index, track in enumerate(_progress(tracks, progress, label)):
-            todo = [m for m in methods if not _is_done(_track_file(out, label, m, track.name), digest, metric)]
+            todo = [m for m in methods if _result_key(out, label, m, track.name) != keys[m]]
             with_samples = samples_dir is not None and index < n_sample_tracks
             if not todo and not with_samples:
                 continue
@@ -70,11 +80,11 @@ def evaluate(checkpoints: Sequence[str | Path], musdb_root: str | Path, out: str
             for method, est in estimates.items():
                 if method in todo:
                     _score_track(out, label, method, track.name, references, np.stack([est[t] for t in TARGETS]),
-                                 metric, digest)
+                                 keys[method])
             if with_samples:
                 _write_samples(samples_dir, out, label, track.name, audio, estimates, sample_seconds)
         for method in methods:
-            _summarise(out, label, meta, method, [t.name for t in tracks], metric)
+            _summarise(out, label, meta, method, [t.name for t in tracks], metric, f"{musdb_root} ({subset})")
     return write_comparison(out)
 
 
@@ -87,24 +97,27 @@ def checkpoint_digest(path: str | Path) -> str:
     return sha.hexdigest()[:12]
 
 
-def _is_done(path: Path, digest: str, metric: str) -> bool:
-    if not path.exists():
-        return False
-    info = json.loads(path.read_text()).get("hw2sep", {})
-    return info.get("checkpoint_sha1") == digest and info.get("metric") == metric
+def _result_key(out: Path, label: str, method: str, track: str) -> dict | None:
+    """The settings a cached track score was made with (None if there is none, or it is unreadable)."""
+    try:
+        return json.loads(_track_file(out, label, method, track).read_text())["hw2sep"]["key"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _score_track(out: Path, label: str, method: str, track: str, references: np.ndarray,
-                 estimates: np.ndarray, metric: str, digest: str) -> None:
-    """Score one track and write its museval-format json (plus global SDR) atomically."""
+                 estimates: np.ndarray, key: dict) -> None:
+    """Score one track and write its museval-format json (plus global SDR and its result key) atomically."""
+    metric = key["metric"]
     scores = bss_eval(references, estimates, win=SAMPLE_RATE, hop=SAMPLE_RATE, backend=metric)
     record = track_json(track, list(TARGETS), scores, SAMPLE_RATE, SAMPLE_RATE, SAMPLE_RATE)
-    record["hw2sep"] = {"metric": metric, "checkpoint_sha1": digest, "global_SDR": dict(zip(TARGETS, map(float, global_sdr(references, estimates)))),
+    record["hw2sep"] = {"key": key, "metric": metric, "checkpoint_sha1": key["checkpoint_sha1"], "global_SDR": dict(zip(TARGETS, map(float, global_sdr(references, estimates)))),
                         "median": {m: dict(zip(TARGETS, map(float, track_median(scores[m])))) for m in METRICS}}
     write_json(_track_file(out, label, method, track), record)
 
 
-def _summarise(out: Path, label: str, meta: dict, method: str, track_names: list[str], metric: str) -> None:
+def _summarise(out: Path, label: str, meta: dict, method: str, track_names: list[str], metric: str,
+               dataset: str) -> None:
     """Aggregate the per-track jsons into per_track.csv and summary.json (median of medians)."""
     folder = out / label / method
     records = {n: json.loads(_track_file(out, label, method, n).read_text()) for n in track_names}
@@ -112,7 +125,8 @@ def _summarise(out: Path, label: str, meta: dict, method: str, track_names: list
              "SDR_global": r["hw2sep"]["global_SDR"][t]} for n, r in records.items() for t in TARGETS]
     write_csv(folder / "per_track.csv", rows, ("track", "target", *METRICS, "SDR_global"))
     summary = {"checkpoint": label, "epoch": meta.get("epoch"), "method": method, "metric": metric,
-               "tracks": len(records), "dataset": meta.get("train", {}).get("npy_root"), "targets": {}}
+               "tracks": len(records), "dataset": dataset, "trained_on": meta.get("train", {}).get("npy_root"),
+               "model": meta.get("model"), "parameters": meta.get("parameters"), "targets": {}}
     for t in TARGETS:
         per_track = {m: np.array([r[m] for r in rows if r["target"] == t], dtype=float) for m in (*METRICS, "SDR_global")}
         summary["targets"][t] = {**{m: _nan_to_none(np.nanmedian(per_track[m])) for m in METRICS},

@@ -21,21 +21,35 @@ import argparse  # noqa: E402
 import time  # noqa: E402
 
 from hw2sep.checkpoint import read_meta  # noqa: E402
-from hw2sep.errors import run_cli  # noqa: E402
+from hw2sep.errors import Hw2sepError, run_cli  # noqa: E402
 from hw2sep.evaluate import add_common_arguments, evaluate, format_table  # noqa: E402
+from hw2sep.models import build_model  # noqa: E402
 from hw2sep.results import read_per_track  # noqa: E402
+from hw2sep.separate import METHODS, main_method  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = REPO / "models" / "umx_vocals.pt"
-PHASES = {"mixture": ["mixture"], "griffinlim": ["griffinlim"], "both": ["mixture", "griffinlim"]}
+EXPLAIN = """SDR   median over the test tracks of each track's median SDR over 1 s windows (the assignment's number)
+mean  mean over the test tracks of the same per-track medians (pulled by hard tracks)
+global  median over tracks of one SDR per whole track (BSRNN/DTTNet-style papers report variants of it)"""
+
+
+def phase_methods(phase: str, predicts: str) -> list[str]:
+    """``--phase`` as method labels: ``both`` = the model's own reconstruction and Griffin-Lim."""
+    methods = [main_method(predicts), "griffinlim"] if phase == "both" else [m for m in phase.split(",") if m]
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise Hw2sepError(f"--phase {phase}: choose both, or comma-separated methods from {', '.join(METHODS)}")
+    return methods
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--musdb-root", default=None, help="MUSDB18 or MUSDB18-HQ root (default: embedded toy set)")
     parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="model .pt (json beside it)")
-    parser.add_argument("--phase", default="both", choices=sorted(PHASES),
-                        help="mixture phase, Griffin-Lim phase, or both (default)")
+    parser.add_argument("--phase", default="both",
+                        help="both (default: the model's own reconstruction, i.e. the mixture phase for magnitude "
+                             f"models, and Griffin-Lim), or comma-separated methods: {', '.join(METHODS)}")
     parser.add_argument("--out", default=str(REPO / "results" / "infer"), help="results folder")
     parser.add_argument("--samples", default=str(REPO / "samples"), help="listening samples folder")
     parser.add_argument("--sample-tracks", type=int, default=3, help="tracks to write samples for")
@@ -54,7 +68,7 @@ def main(argv=None) -> None:
     if meta.get("demo") and args.musdb_root is not None:
         print("note: this is the toy demo checkpoint, not a MUSDB18 model; see README.txt to ship yours")
 
-    methods = PHASES[args.phase]
+    methods = phase_methods(args.phase, build_model(meta["model"], meta["config"]).predicts)
     rows = evaluate([args.checkpoint], root, args.out, subset="test", methods=methods, n_tracks=args.tracks,
                     metric=args.metric, device=args.device, samples_dir=args.samples,
                     n_sample_tracks=args.sample_tracks, gl_iterations=args.gl_iterations)
@@ -65,8 +79,15 @@ def main(argv=None) -> None:
         for track in dict.fromkeys(r["track"] for r in per_track):
             sdr = {r["target"]: _db(r["SDR"]) for r in per_track if r["track"] == track}
             print(f"  {track[:48]:<48} vocals {sdr['vocals']}  accompaniment {sdr['accompaniment']}")
-    print("\nmedian of medians over the test tracks (SDR column), museval BSS Eval v4:")
+    print(f"\nmedian of medians over the test tracks (SDR column), metric {args.metric}:")
     print(format_table([r for r in rows if r["checkpoint"] == label and r["method"] in methods]))
+    print(EXPLAIN)
+    if "griffinlim" in methods and len(methods) > 1:
+        base = methods[0] if methods[0] != "griffinlim" else methods[1]
+        for target in ("vocals", "accompaniment"):
+            sdr = {r["method"]: r["SDR"] for r in rows if r["checkpoint"] == label and r["target"] == target}
+            if sdr.get("griffinlim") is not None and sdr.get(base) is not None:
+                print(f"Griffin-Lim minus {base}, {target}: {sdr['griffinlim'] - sdr[base]:+.2f} dB")
     print(f"\nlistening samples: {Path(args.samples) / 'index.md'}; results: {args.out}; "
           f"total {time.time() - started:.1f} s")
 

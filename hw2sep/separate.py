@@ -14,6 +14,7 @@ each side, so its activations never cover more than ``chunk_seconds`` (+ context
 
 from __future__ import annotations
 
+import inspect
 from typing import Sequence
 
 import numpy as np
@@ -48,9 +49,25 @@ def check_methods(methods: Sequence[str], model: nn.Module | None = None) -> Non
                           "(use mixture)")
 
 
-def main_method(model: nn.Module) -> str:
-    """The model's own reconstruction: ``direct`` for complex/waveform models, else the mixture phase."""
-    return "direct" if model.predicts in DIRECT_KINDS else "mixture"
+def method_settings(method: str, stft_params, **phase_options) -> dict:
+    """Every setting that changes the numbers of ``method``, resolved to its value (the result key).
+
+    Includes the STFT, the method's own options and those of ``phase_options`` that it reads, with
+    ``reconstruct``'s defaults filled in, so a cached score is reused only for the same settings.
+    """
+    name, options = METHODS[method]
+    defaults = {k: p.default for k, p in inspect.signature(reconstruct).parameters.items()
+                if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    resolved = {**defaults, **phase_options, **options}
+    used = {"wiener": ("wiener_iterations",), "griffinlim": ("gl_iterations", "gl_init", "momentum", "seed"),
+            "griffinlim-librosa": ("gl_iterations", "momentum", "seed"),
+            "mel": ("gl_iterations", "momentum", "seed")}.get(name, ())
+    return {"method": method, "stft": vars(stft_params), **{k: resolved[k] for k in used}}
+
+
+def main_method(predicts: str) -> str:
+    """The own reconstruction of a model that predicts ``predicts``: ``direct`` for complex/waveform, else mixture."""
+    return "direct" if predicts in DIRECT_KINDS else "mixture"
 
 
 class Separator:

@@ -1,0 +1,144 @@
+"""Every registered model, through the same commands: the contract's properties on the toy set and CPU.
+
+Parametrized over ``hw2sep.models.MODELS``: a model added to the registry is tested here with no edit.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from hw2sep import TARGETS
+from hw2sep.checkpoint import load_model, save_checkpoint
+from hw2sep.data import list_tracks
+from hw2sep.datasets import Augment
+from hw2sep.estimate import estimate_track, run_model
+from hw2sep.models.base import SeparationModel
+from hw2sep.losses import LOSSES, get_loss
+from hw2sep.models import KINDS, MODELS, build_model, count_parameters, model_config
+from hw2sep.separate import Separator, main_method
+from hw2sep.train import TrainConfig, fit
+
+NAMES = sorted(MODELS)
+
+
+def _tiny(name: str, **overrides) -> torch.nn.Module:
+    torch.manual_seed(0)
+    return build_model(name, model_config(name, **{**MODELS[name].tiny, **overrides})).eval()
+
+
+def _train_config(npy, out, name: str, **kw) -> TrainConfig:
+    base = dict(npy_root=str(npy), out=str(out), model=name, model_options=dict(MODELS[name].tiny), epochs=2,
+                batch_size=2, seq_dur=1.0, samples_per_track=2, nb_workers=0, checkpoint_epochs=(),
+                device="cpu", augment=Augment.none(), train_subset="valid", valid_subset="valid")
+    return TrainConfig(**{**base, **kw})
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_default_config_is_under_ten_million_parameters(name):
+    count = count_parameters(build_model(name, model_config(name)))
+    assert 0 < count < 10_000_000, (name, count)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_output_matches_the_declared_kind(name):
+    model = _tiny(name)
+    assert model.predicts in KINDS and model.default_loss in LOSSES
+    mixture = torch.randn(2, 2, 44100 // 2)  # (batch, channels, samples), 0.5 s
+    with torch.no_grad():
+        est = run_model(model, mixture)
+    params = model.stft_params
+    if model.predicts == "waveform":
+        assert est.value.shape == mixture.shape
+    else:
+        assert est.value.shape == (2, 2, params.nb_bins, 1 + mixture.shape[-1] // params.hop)
+        assert est.value.is_complex() == (model.predicts == "complex")
+    if model.predicts == "magnitude":
+        assert (est.value >= 0).all()
+    assert est.wave().shape == mixture.shape and est.residual().wave().shape == mixture.shape
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_tiny_model_overfits_a_tiny_set(name, toy_npy, tmp_path):
+    config = _train_config(toy_npy, tmp_path, name, epochs=25, lr=3e-3, samples_per_track=1, batch_size=1)
+    history = fit(config, progress=False)
+    first, last = history[0]["train_loss"], min(h["train_loss"] for h in history[-5:])
+    loss_floor = {"xumx": -10.0}.get(config.loss, 0.0)  # losses bounded below by 0 except weighted SDR
+    assert last - loss_floor < 0.3 * (first - loss_floor), (name, first, last)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_checkpoint_rebuilds_from_its_json_alone(name, tmp_path):
+    model = _tiny(name)
+    save_checkpoint(tmp_path / "model", model, name, model_config(name, **MODELS[name].tiny), {"epoch": 1})
+    rebuilt, meta = load_model(tmp_path / "model.pt")  # torch.load(weights_only=True) inside
+    assert meta["model"] == name
+    x = model.example_input(nb_frames=2 * max(8, model.frame_multiple))
+    with torch.no_grad():
+        torch.testing.assert_close(rebuilt(x), model(x))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_chunked_separation_equals_whole_track_when_context_covers_it(name):
+    model = _tiny(name)
+    mixture = np.random.default_rng(0).standard_normal((2, 10 * 44100)).astype(np.float32) * 0.1
+    whole = Separator(model, chunk_seconds=20.0).estimates(mixture)
+    chunked = Separator(model, chunk_seconds=2.0, context_seconds=12.0).estimates(mixture)
+    for target in TARGETS:
+        torch.testing.assert_close(chunked[target].value, whole[target].value, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_non_default_stft_trains_validates_and_separates(name, toy_npy, toy_root, tmp_path):
+    n_fft = 1024 if model_config(name, **MODELS[name].tiny)["n_fft"] != 1024 else 2048
+    options = {**MODELS[name].tiny, "n_fft": n_fft, "hop": n_fft // 4}
+    fit(_train_config(toy_npy, tmp_path, name, model_options=options, epochs=1, checkpoint_epochs=(1,)),
+        progress=False)
+    model, meta = load_model(tmp_path / "epoch_001.pt")
+    assert model.stft_params.n_fft == n_fft and meta["config"]["hop"] == n_fft // 4
+    mixture = list_tracks(toy_root, "test")[0].load(("mixture",))["mixture"][:, : 3 * 44100]
+    out = Separator(model).separate(mixture, [main_method(model.predicts), "griffinlim"], gl_iterations=2)
+    for waves in out.values():
+        assert all(w.shape == mixture.shape and np.isfinite(w).all() for w in waves.values())
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if _tiny(n).predicts != "magnitude"])
+def test_direct_estimates_add_up_to_the_mixture(name):
+    model = _tiny(name)
+    if "accompaniment" in model.targets:
+        pytest.skip("a conditioned model estimates its accompaniment itself")
+    mixture = np.random.default_rng(1).standard_normal((2, 3 * 44100)).astype(np.float32) * 0.1
+    out = Separator(model).separate(mixture, ["direct"])["direct"]
+    np.testing.assert_allclose(out["vocals"] + out["accompaniment"], mixture, atol=1e-4)
+
+
+def test_t_plus_tf_is_the_sum_of_t_and_tf():
+    model = _tiny("bsrnn")
+    mixture, reference = torch.randn(2, 2, 22050), torch.randn(2, 2, 22050)
+    est = run_model(model, mixture)
+    total = get_loss("t+tf")(est, reference)
+    torch.testing.assert_close(total, get_loss("t")(est, reference) + get_loss("tf")(est, reference))
+
+
+class _WaveformGain(SeparationModel):
+    """A stand-in waveform model (no zoo model predicts waveforms yet): a learnable 1-D convolution."""
+
+    predicts, default_loss = "waveform", "t"
+
+    def __init__(self):
+        super().__init__()
+        self.config = type("Config", (), {"n_fft": 1024, "hop": 256, "nb_channels": 2})()
+        self.conv = torch.nn.Conv1d(2, 2, 9, padding=4)
+
+    def forward(self, wave):
+        return self.conv(wave)
+
+
+def test_waveform_models_chunk_exactly_and_take_the_residual_in_time():
+    model = _WaveformGain().eval()
+    mixture = torch.randn(2, 5 * 44100)
+    whole = estimate_track(model, mixture, chunk_frames=10_000)
+    chunked = estimate_track(model, mixture, chunk_frames=50, context_frames=2)  # context > the conv's reach
+    torch.testing.assert_close(chunked.value, whole.value)
+    torch.testing.assert_close(whole.residual().wave(), mixture - whole.value)
+    out = Separator(model).separate(mixture.numpy(), ["direct", "mixture"], gl_iterations=1)
+    np.testing.assert_allclose(out["direct"]["vocals"] + out["direct"]["accompaniment"], mixture.numpy(), atol=1e-5)
