@@ -25,7 +25,7 @@ from hw2sep.errors import Hw2sepError, run_cli  # noqa: E402
 from hw2sep.evaluate import add_common_arguments, evaluate, format_table  # noqa: E402
 from hw2sep.models import build_model  # noqa: E402
 from hw2sep.results import read_per_track  # noqa: E402
-from hw2sep.separate import METHODS, main_method  # noqa: E402
+from hw2sep.separate import METHODS, default_methods  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = REPO / "models" / "umx_vocals.pt"
@@ -34,9 +34,9 @@ mean  mean over the test tracks of the same per-track medians (pulled by hard tr
 global  median over tracks of one SDR per whole track (BSRNN/DTTNet-style papers report variants of it)"""
 
 
-def phase_methods(phase: str, predicts: str) -> list[str]:
+def phase_methods(phase: str, model) -> list[str]:
     """``--phase`` as method labels: ``both`` = the model's own reconstruction and Griffin-Lim."""
-    methods = [main_method(predicts), "griffinlim"] if phase == "both" else [m for m in phase.split(",") if m]
+    methods = default_methods(model) if phase == "both" else [m for m in phase.split(",") if m]
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
         raise Hw2sepError(f"--phase {phase}: choose both, or comma-separated methods from {', '.join(METHODS)}")
@@ -68,7 +68,7 @@ def main(argv=None) -> None:
     if meta.get("demo") and args.musdb_root is not None:
         print("note: this is the toy demo checkpoint, not a MUSDB18 model; see README.txt to ship yours")
 
-    methods = phase_methods(args.phase, build_model(meta["model"], meta["config"]).predicts)
+    methods = phase_methods(args.phase, build_model(meta["model"], meta["config"]))
     rows = evaluate([args.checkpoint], root, args.out, subset="test", methods=methods, n_tracks=args.tracks,
                     metric=args.metric, device=args.device, samples_dir=args.samples,
                     n_sample_tracks=args.sample_tracks, gl_iterations=args.gl_iterations)

@@ -35,6 +35,7 @@ METHODS = {
     "griffinlim-mixinit": ("griffinlim", {"gl_init": "mixture"}),    # Griffin-Lim started from the mixture phase
     "mel": ("mel", {}),                                              # librosa mel -> STFT -> Griffin-Lim
     "direct": (None, {}),                                            # the model's own complex STFT / waveform
+    "residual": (None, {"residual": True}),                          # direct, accompaniment = mixture - vocals
 }
 DIRECT_KINDS = ("complex", "waveform")  # kinds whose own output is a waveform without a phase method
 
@@ -44,9 +45,10 @@ def check_methods(methods: Sequence[str], model: nn.Module | None = None) -> Non
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise Hw2sepError(f"unknown method(s) {unknown}; choose from {', '.join(METHODS)}")
-    if model is not None and "direct" in methods and model.predicts not in DIRECT_KINDS:
-        raise Hw2sepError(f"method 'direct' needs a complex or waveform model; this one predicts {model.predicts} "
-                          "(use mixture)")
+    for method in ("direct", "residual"):
+        if model is not None and method in methods and model.predicts not in DIRECT_KINDS:
+            raise Hw2sepError(f"method '{method}' needs a complex or waveform model; this one predicts "
+                              f"{model.predicts} (use mixture)")
 
 
 def method_settings(method: str, stft_params, **phase_options) -> dict:
@@ -68,6 +70,15 @@ def method_settings(method: str, stft_params, **phase_options) -> dict:
 def main_method(predicts: str) -> str:
     """The own reconstruction of a model that predicts ``predicts``: ``direct`` for complex/waveform, else mixture."""
     return "direct" if predicts in DIRECT_KINDS else "mixture"
+
+
+def default_methods(model: nn.Module) -> list[str]:
+    """What the TA's command reports: the model's own reconstruction, ``residual`` for a conditioned model
+    (its accompaniment both from its own condition and as mixture - vocals), and Griffin-Lim."""
+    own = [main_method(model.predicts)]
+    if "accompaniment" in model.targets and model.predicts in DIRECT_KINDS:
+        own.append("residual")
+    return [*own, "griffinlim"]
 
 
 class Separator:
@@ -118,7 +129,10 @@ class Separator:
         for method in methods:
             name, options = METHODS[method]
             with torch.no_grad():
-                if name is None:
+                if name is None and options.get("residual"):
+                    vocals = est["vocals"].wave()
+                    waves = torch.stack([vocals, est["vocals"].mixture - vocals])
+                elif name is None:
                     waves = torch.stack([est[t].wave() for t in TARGETS])
                 else:
                     mags = torch.stack([est[t].magnitude() for t in TARGETS]) if mags is None else mags

@@ -15,7 +15,7 @@ from hw2sep.estimate import estimate_track, run_model
 from hw2sep.models.base import SeparationModel
 from hw2sep.losses import LOSSES, get_loss
 from hw2sep.models import KINDS, MODELS, build_model, count_parameters, model_config
-from hw2sep.separate import Separator, main_method
+from hw2sep.separate import Separator, default_methods, main_method
 from hw2sep.train import TrainConfig, fit
 
 NAMES = sorted(MODELS)
@@ -142,3 +142,14 @@ def test_waveform_models_chunk_exactly_and_take_the_residual_in_time():
     torch.testing.assert_close(whole.residual().wave(), mixture - whole.value)
     out = Separator(model).separate(mixture.numpy(), ["direct", "mixture"], gl_iterations=1)
     np.testing.assert_allclose(out["direct"]["vocals"] + out["direct"]["accompaniment"], mixture.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if len(_tiny(n).targets) > 1])
+def test_conditioned_models_give_their_own_and_the_residual_accompaniment(name):
+    model = _tiny(name)
+    mixture = np.random.default_rng(2).standard_normal((2, 2 * 44100)).astype(np.float32) * 0.1
+    out = Separator(model).separate(mixture, ["direct", "residual"])
+    np.testing.assert_array_equal(out["direct"]["vocals"], out["residual"]["vocals"])
+    np.testing.assert_allclose(out["residual"]["vocals"] + out["residual"]["accompaniment"], mixture, atol=1e-4)
+    assert np.abs(out["direct"]["accompaniment"] - out["residual"]["accompaniment"]).max() > 1e-4
+    assert "residual" in default_methods(model)

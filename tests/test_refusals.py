@@ -1,0 +1,108 @@
+"""Nothing silently wrong: nonsense settings are refused in one line before any work, and a cached score
+is reused only when every setting that changes its number is the same."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import assert_one_line_error, run_script
+from hw2sep.checkpoint import load_model
+from hw2sep.evaluate import evaluate
+from hw2sep.separate import Separator
+from hw2sep.train import TrainConfig, fit
+from hw2sep.transforms import istft, stft
+
+
+@pytest.fixture(scope="module")
+def tiny_run(toy_npy, tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny_run")
+    fit(TrainConfig(npy_root=str(toy_npy), out=str(out), epochs=1, batch_size=2, seq_dur=1.0, samples_per_track=1,
+                    model_options={"hidden_size": 8, "nb_layers": 1}, nb_workers=0, checkpoint_epochs=(),
+                    device="cpu"), progress=False)
+    return out
+
+
+def _infer_args(run, toy_root, tmp_path):
+    return ["--musdb-root", str(toy_root), "--checkpoint", str(run / "best.pt"), "--out", str(tmp_path / "r"),
+            "--samples", str(tmp_path / "s"), "--metric", "fast", "--tracks", "1", "--sample-tracks", "0"]
+
+
+@pytest.mark.parametrize("flags, expected", [
+    (["--tracks", "0"], "--tracks must be at least 1"),
+    (["--tracks", "-1"], "--tracks must be at least 1"),
+    (["--gl-iterations", "0"], "--gl-iterations must be at least 1"),
+    (["--gl-iterations", "-3"], "--gl-iterations must be at least 1"),
+    (["--phase", "sideways"], "--phase sideways"),
+    (["--phase", "direct"], "method 'direct' needs a complex or waveform model"),
+])
+def test_infer_refuses_nonsense_settings(flags, expected, tiny_run, toy_root, tmp_path):
+    result = run_script("hw2sep/infer.py", *_infer_args(tiny_run, toy_root, tmp_path), *flags)
+    assert_one_line_error(result, expected)
+    assert not (tmp_path / "r" / "best").exists()  # refused before any track was separated
+
+
+@pytest.mark.parametrize("which", ["--out", "--samples"])
+def test_unwritable_folders_are_refused_before_any_work(which, tiny_run, toy_root, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    args = _infer_args(tiny_run, toy_root, tmp_path)
+    args[args.index(which) + 1] = str(blocker / "sub")
+    assert_one_line_error(run_script("hw2sep/infer.py", *args), "not writable")
+    assert not (tmp_path / "r" / "best").exists()
+
+
+def test_a_changed_setting_rescores_instead_of_reusing_the_cached_number(tiny_run, toy_root, tmp_path):
+    common = dict(methods=["griffinlim"], n_tracks=1, metric="fast", device="cpu", progress=False)
+    first = evaluate([tiny_run / "best.pt"], toy_root, tmp_path, gl_iterations=1, **common)
+    track_file = next((tmp_path / "best" / "griffinlim" / "tracks").glob("*.json"))
+    assert json.loads(track_file.read_text())["hw2sep"]["key"]["gl_iterations"] == 1
+    again = evaluate([tiny_run / "best.pt"], toy_root, tmp_path, gl_iterations=1, **common)
+    assert again == first  # same settings: the cached score is reused
+    changed = evaluate([tiny_run / "best.pt"], toy_root, tmp_path, gl_iterations=16, **common)
+    assert json.loads(track_file.read_text())["hw2sep"]["key"]["gl_iterations"] == 16
+    assert changed[0]["SDR"] != first[0]["SDR"]
+    reseeded = evaluate([tiny_run / "best.pt"], toy_root, tmp_path, gl_iterations=16, seed=5, **common)
+    assert json.loads(track_file.read_text())["hw2sep"]["key"]["seed"] == 5
+    assert reseeded[0]["SDR"] != changed[0]["SDR"]
+
+
+def test_the_checkpoint_stft_is_the_one_separation_uses(tiny_run, tmp_path):
+    meta = json.loads((tiny_run / "best.json").read_text())
+    meta["config"]["hop"] = 512  # the weights of UMX do not depend on the hop: only the json says it
+    (tmp_path / "hop512.json").write_text(json.dumps(meta))
+    (tmp_path / "hop512.pt").write_bytes((tiny_run / "best.pt").read_bytes())
+    model, _ = load_model(tmp_path / "hop512.pt")
+    mixture = np.random.default_rng(0).standard_normal((2, 44100)).astype(np.float32)
+    separated = Separator(model).separate(mixture, ["mixture"])["mixture"]["vocals"]
+    spec = stft(torch.from_numpy(mixture), n_fft=4096, hop=512)
+    with torch.no_grad():
+        vocals = model(spec.abs()[None])[0]
+    expected = istft(vocals * torch.exp(1j * spec.angle()), mixture.shape[-1], n_fft=4096, hop=512)
+    np.testing.assert_allclose(separated, expected.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("flags, expected", [
+    (["--batch-size", "0"], "batch_size must be at least 1"),
+    (["--epochs", "0"], "epochs must be at least 1"),
+    (["--epochs", "-2"], "epochs must be at least 1"),
+    (["--set", "hidden_size=3"], "unknown training setting"),
+    (["--set", "epochs"], "--set wants key=value"),
+    (["--config", "configs/nowhere.json"], "not found"),
+    (["--loss", "nope"], None),
+])
+def test_train_refuses_nonsense_settings(flags, expected, toy_npy, tmp_path):
+    if expected is None:  # --loss is not a flag: it goes through --set
+        flags, expected = ["--set", "loss=nope", "--epochs", "1"], "unknown loss 'nope'"
+    result = run_script("hw2sep/train.py", "--npy-root", str(toy_npy), "--out", str(tmp_path / "run"), *flags)
+    assert_one_line_error(result, expected)
+    assert not (tmp_path / "run" / "last.pt").exists()
+
+
+def test_train_warns_when_excerpts_are_longer_than_every_track(toy_npy, tmp_path):
+    result = run_script("hw2sep/train.py", "--npy-root", str(toy_npy), "--out", str(tmp_path / "run"),
+                        "--seq-dur", "60", "--epochs", "1", "--batch-size", "2", "--samples-per-track", "1",
+                        "--hidden-size", "8", "--nb-layers", "1", "--nb-workers", "0", "--device", "cpu")
+    assert result.returncode == 0, result.stderr
+    assert "zero-padded" in result.stderr
