@@ -105,14 +105,15 @@ def load_state(path: str | Path, device: str | torch.device = "cpu") -> dict:
     try:
         return torch.load(pt, map_location=device, weights_only=True)
     except pickle.UnpicklingError as err:
-        if "Weights only load failed" not in str(err):
-            raise Hw2sepError(f"cannot read checkpoint {pt}: {_plain_first_line(err)} "
-                              "(a damaged or incomplete copy? copy it again)") from None
-        found = re.search(r"WeightsUnpickler error:\s*(.+?)(?: was not an allowed global|\.|\n|$)", str(err))
-        reason = f" ({found.group(1).strip()})" if found and found.group(1).strip() else ""
-        raise Hw2sepError(f"refusing checkpoint {pt}: torch's tensors-only loader rejected it{reason}; a .pt "
-                          "written by hw2sep/train.py holds tensors only, and loading anything else could run "
-                          "code, so copy the checkpoint again from its training run") from None
+        hostile = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(err))
+        if hostile:
+            raise Hw2sepError(f"refusing checkpoint {pt}: it holds pickled Python objects ({hostile.group(1)}), "
+                              "not only tensors, and loading those could run code; use a .pt written by "
+                              "hw2sep/train.py") from None
+        found = re.search(r"WeightsUnpickler error:\s*(\S[^\n]*)", str(err))
+        reason = found.group(1).strip() if found else "not a tensor file"
+        raise Hw2sepError(f"cannot read checkpoint {pt}: {reason} (a damaged or incomplete copy? "
+                          "copy it again)") from None
     except Exception as err:
         raise Hw2sepError(f"cannot read checkpoint {pt}: {_plain_first_line(err)} "
                           "(a damaged or incomplete copy? copy it again)") from None
