@@ -7,7 +7,10 @@ kept apart in ``last.pt``; ``best``, ``epoch_025`` ... hold the model weights on
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import pickle
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,7 @@ from torch import nn
 from hw2sep import __version__
 from hw2sep.errors import Hw2sepError
 from hw2sep.fileio import atomic_path, write_json
-from hw2sep.models import build_model, count_parameters
+from hw2sep.models import MODELS, build_model, count_parameters
 
 
 def save_checkpoint(path: str | Path, model: nn.Module, model_name: str, model_config: dict,
@@ -34,30 +37,92 @@ def save_checkpoint(path: str | Path, model: nn.Module, model_name: str, model_c
 
 
 def read_meta(path: str | Path) -> dict:
-    """The json sidecar of a checkpoint (``.pt`` or ``.json`` path, or the name without suffix)."""
+    """The json sidecar of a checkpoint (``.pt`` or ``.json`` path, or the name without suffix).
+
+    The values other code reads (model, config, parameters, epoch, losses, train settings) are checked
+    here, so a hand-edited or damaged json gives one line instead of a wrong number or a traceback.
+    """
     json_path = Path(path).with_suffix(".json")
     if not json_path.exists():
         raise Hw2sepError(f"checkpoint {Path(path).with_suffix('.pt')} has no {json_path.name} beside it "
                           "(missing checkpoint, or not an hw2sep checkpoint)")
     try:
         meta = json.loads(json_path.read_text())
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise Hw2sepError(f"{json_path} is not valid json ({err})") from None
-    if "model" not in meta or "config" not in meta:
+    if not isinstance(meta, dict) or "model" not in meta or "config" not in meta:
         raise Hw2sepError(f"{json_path} lacks 'model'/'config': not an hw2sep checkpoint")
+    problem = meta_problem(meta)
+    if problem:
+        raise Hw2sepError(f"{json_path} is damaged: {problem} (restore it from the training run folder, "
+                          "or rerun hw2sep/train.py)")
     return meta
 
 
+META_COUNTS = ("epoch", "parameters")             # non-negative integers (or absent / null)
+META_NUMBERS = ("valid_loss", "train_seconds")    # numbers (or absent / null)
+
+
+def meta_problem(meta: dict) -> str | None:
+    """What is wrong with the values of a checkpoint json that readers use, or None."""
+    def kind(value) -> str:
+        return f"{value!r}"[:40]
+
+    if not isinstance(meta.get("model"), str):
+        return f"'model' is {kind(meta.get('model'))}, not a model name"
+    if not isinstance(meta.get("config"), dict):
+        return f"'config' is {kind(meta.get('config'))}, not an object"
+    for key in META_COUNTS:
+        value = meta.get(key)
+        if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+            return f"'{key}' is {kind(value)}, not a whole number"
+    for key in META_NUMBERS:
+        value = meta.get(key)
+        if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
+            return f"'{key}' is {kind(value)}, not a number"
+    if "train" in meta and not isinstance(meta["train"], (dict, type(None))):
+        return f"'train' is {kind(meta['train'])}, not an object"
+    entry = MODELS.get(meta["model"])
+    for field in dataclasses.fields(entry.config_cls) if entry else ():
+        value, default = meta["config"].get(field.name), field.default
+        if value is None or isinstance(default, str):
+            continue
+        wanted = bool if isinstance(default, bool) else (int, float)
+        if not isinstance(value, wanted) or (wanted != bool and isinstance(value, bool)):
+            return f"config '{field.name}' is {kind(value)}, not a {'boolean' if wanted == bool else 'number'}"
+    return None
+
+
 def load_state(path: str | Path, device: str | torch.device = "cpu") -> dict:
-    """``torch.load`` with ``weights_only=True``, turning any failure into one clear line."""
+    """``torch.load`` with ``weights_only=True``, turning any failure into one clear line.
+
+    A file holding pickled Python objects is refused (loading it could run code); torch's own advice
+    to retry with ``weights_only=False`` and its terminal colour codes are not passed on.
+    """
     pt = Path(path).with_suffix(".pt")
     if not pt.exists():
         raise Hw2sepError(f"checkpoint {pt} not found")
     try:
         return torch.load(pt, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as err:
+        hostile = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(err))
+        if hostile:
+            raise Hw2sepError(f"refusing checkpoint {pt}: it holds pickled Python objects ({hostile.group(1)}), "
+                              "not only tensors, and loading those could run code; use a .pt written by "
+                              "hw2sep/train.py") from None
+        found = re.search(r"WeightsUnpickler error:\s*(\S[^\n]*)", str(err))
+        reason = found.group(1).strip() if found else "not a tensor file"
+        raise Hw2sepError(f"cannot read checkpoint {pt}: {reason} (a damaged or incomplete copy? "
+                          "copy it again)") from None
     except Exception as err:
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise Hw2sepError(f"cannot read checkpoint {pt}: {first_line}") from None
+        raise Hw2sepError(f"cannot read checkpoint {pt}: {_plain_first_line(err)} "
+                          "(a damaged or incomplete copy? copy it again)") from None
+
+
+def _plain_first_line(err: BaseException) -> str:
+    """The first sentence of an error, without ANSI escapes."""
+    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", str(err)).strip()
+    return text.splitlines()[0].split(". ")[0].strip().rstrip(".") if text else type(err).__name__
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:

@@ -66,6 +66,9 @@ class Track:
                         key=list(STEM_STREAM).index)
         read = _read_stems_mp4 if self.layout == "stems" else _read_wavs
         audio = read(self, needed, start, duration)
+        lengths = {s: a.shape[-1] for s, a in audio.items()}
+        if len(set(lengths.values())) > 1:
+            raise self.damaged(f"stems of different lengths ({_samples(lengths)}) in {self.path}")
         out = {}
         for src in sources:
             if src == "accompaniment":
@@ -73,6 +76,11 @@ class Track:
             else:
                 out[src] = audio[src]
         return out
+
+    def damaged(self, problem: str) -> Hw2sepError:
+        """The one-line error for a damaged track: what is wrong, and what to do about it."""
+        return Hw2sepError(f"track '{self.name}': {problem}; re-extract or re-download this track "
+                           f"(or remove {self.path} to leave it out)")
 
     def num_samples(self) -> int:
         """Length in samples from the file header, without decoding.
@@ -161,17 +169,86 @@ def _to_channels_first(audio: np.ndarray, rate: int, where: str) -> np.ndarray:
 def _read_wavs(track: Track, stems: Sequence[str], start: float, duration: float | None) -> dict[str, np.ndarray]:
     import soundfile as sf
 
+    for stem in stems:
+        if not (track.path / f"{stem}.wav").exists():
+            raise Hw2sepError(f"track '{track.name}' has no {stem}.wav in {track.path}")
+    _check_wav_stems(track)
     out = {}
     for stem in stems:
         path = track.path / f"{stem}.wav"
-        if not path.exists():
-            raise Hw2sepError(f"track '{track.name}' has no {stem}.wav in {track.path}")
         rate = sf.info(str(path)).samplerate
         first = int(round(start * rate))
         frames = -1 if duration is None else int(round(duration * rate))
-        audio, rate = sf.read(str(path), start=first, frames=frames, dtype="float32", always_2d=True)
+        try:
+            audio, rate = sf.read(str(path), start=first, frames=frames, dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError) as err:
+            raise track.damaged(f"{path} cannot be decoded ({_first_line(err)})") from None
         out[stem] = _to_channels_first(audio, rate, str(path))
     return out
+
+
+def _check_wav_stems(track: Track) -> None:
+    """Refuse a track whose wavs are unreadable, truncated, empty or of different lengths (headers only)."""
+    import soundfile as sf
+
+    lengths = {}
+    for stem in STEM_STREAM:
+        path = track.path / f"{stem}.wav"
+        if not path.exists():
+            continue
+        try:
+            info = sf.info(str(path))
+        except (sf.LibsndfileError, RuntimeError) as err:
+            raise track.damaged(f"{path} is not a readable wav ({_first_line(err)})") from None
+        declared = _declared_frames(path, info.channels)
+        if declared is not None and declared > info.frames:
+            raise track.damaged(f"{path} is truncated (its header promises {declared} samples, "
+                                f"the file holds {info.frames})")
+        if info.frames == 0:
+            raise track.damaged(f"{path} holds no audio (0 samples)")
+        lengths[f"{stem}.wav"] = info.frames
+    if len(set(lengths.values())) > 1:
+        raise track.damaged(f"stems of different lengths ({_samples(lengths)}) in {track.path}")
+
+
+def _declared_frames(path: Path, channels: int) -> int | None:
+    """Frames the RIFF ``data`` chunk declares for 16/24/32-bit PCM or float wavs; None if unknown."""
+    import struct
+
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None  # RF64, W64, ...: trust libsndfile
+        block = None
+        while True:
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                return None
+            cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if cid == b"fmt ":
+                fmt = f.read(size + (size & 1))
+                block = struct.unpack("<H", fmt[12:14])[0] if len(fmt) >= 14 else None
+            elif cid == b"data":
+                if not block or size in (0, 0xFFFFFFFF):  # streaming writers leave the size open
+                    return None
+                return size // block
+            else:
+                f.seek(size + (size & 1), 1)
+
+
+def _samples(lengths: dict[str, int]) -> str:
+    """``vocals.wav 44100 samples, the others 88200``: the odd ones out against the most common length."""
+    values = list(lengths.values())
+    common = max(set(values), key=values.count)
+    odd = [f"{name} {n} samples" for name, n in lengths.items() if n != common]
+    return f"{', '.join(odd)}, the others {common}"
+
+
+def _first_line(err: BaseException) -> str:
+    """The first line of an error, without libsndfile's ``Error opening 'PATH': `` prefix."""
+    text = str(err).strip()
+    line = text.splitlines()[0] if text else type(err).__name__
+    return line.split("': ", 1)[1] if line.startswith("Error opening '") and "': " in line else line
 
 
 def _read_stems_mp4(track: Track, stems: Sequence[str], start: float, duration: float | None) -> dict[str, np.ndarray]:
@@ -180,12 +257,33 @@ def _read_stems_mp4(track: Track, stems: Sequence[str], start: float, duration: 
     except Exception as err:  # stempeg raises on import when ffmpeg is missing
         raise Hw2sepError(f"reading {track.path.name} needs ffmpeg and stempeg ({err}); "
                           "install ffmpeg, or use MUSDB18-HQ (wav)") from None
+    _check_stem_streams(track, stempeg)
     ids = [STEM_STREAM[s] for s in stems]
     try:
         audio, rate = stempeg.read_stems(str(track.path), start=start or None, duration=duration,
                                          stem_id=ids, always_3d=True, dtype=np.float32)
     except Exception as err:
-        raise Hw2sepError(f"cannot decode {track.path}: {str(err).splitlines()[0] if str(err) else err!r}") from None
+        raise track.damaged(f"{track.path} cannot be decoded ({_first_line(err)})") from None
     if audio.shape[0] < len(ids):
-        raise Hw2sepError(f"{track.path} has {audio.shape[0]} streams; a MUSDB18 .stem.mp4 has 5")
+        raise track.damaged(f"{track.path} decodes to {audio.shape[0]} streams, a MUSDB18 .stem.mp4 has 5")
     return {s: _to_channels_first(audio[i], int(rate), str(track.path)) for i, s in enumerate(stems)}
+
+
+MP4_LENGTH_TOLERANCE = 0.1  # seconds between stream durations: a few AAC frames of encoder delay
+
+
+def _check_stem_streams(track: Track, stempeg) -> None:
+    """Refuse a ``.stem.mp4`` without 5 audio streams of one duration, before decoding it."""
+    try:
+        info = stempeg.Info(str(track.path))
+        nb_streams = info.nb_audio_streams
+        durations = [info.duration(i) for i in range(nb_streams)]
+    except Exception as err:
+        raise track.damaged(f"{track.path} cannot be read by ffprobe ({_first_line(err)})") from None
+    if nb_streams < len(STEM_STREAM):
+        raise track.damaged(f"{track.path} has {nb_streams} audio stream(s), a MUSDB18 .stem.mp4 has 5 "
+                            f"({', '.join(STEM_STREAM)})")
+    if durations and max(durations) - min(durations) > MP4_LENGTH_TOLERANCE:
+        lengths = {name: f"{d:.2f} s" for name, d in zip(STEM_STREAM, durations)}
+        raise track.damaged(f"{track.path} has streams of different lengths "
+                            f"({', '.join(f'{k} {v}' for k, v in lengths.items())})")

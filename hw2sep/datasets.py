@@ -17,7 +17,7 @@ import torch
 
 from hw2sep import SAMPLE_RATE, TARGETS
 from hw2sep.errors import Hw2sepError
-from hw2sep.prep import load_manifest, load_source
+from hw2sep.prep import check_source, load_manifest, load_source
 
 
 @dataclass
@@ -43,6 +43,9 @@ def _subset_tracks(npy_root, subset: str) -> tuple[dict, list[dict]]:
     tracks = [t for t in manifest["tracks"] if t["subset"] in wanted]
     if not tracks:
         raise Hw2sepError(f"the npy cache {npy_root} has no '{subset}' tracks")
+    for track in tracks:  # sizes and shapes now, in this process: a truncated file is never memory-mapped
+        for target in TARGETS:
+            check_source(npy_root, track, target)
     return manifest, tracks
 
 

@@ -7,7 +7,10 @@ Layout written under ``out``::
 
     manifest.json                       # tracks, subsets, lengths, rate, dtype, source root, fingerprint
     <subset>/<track>/<source>.npy       # (nb_channels=2, nb_samples), int16 by default
-    <subset>/<track>/track.json         # written last: marks the track complete
+    <subset>/<track>/track.json         # written last: marks the track complete, holds each file's byte size
+
+A rerun checks every finished file against the byte size in ``track.json`` and rewrites a track
+whose file was cut short, and removes the temporary files a killed run left behind.
 
 dtype: ``int16`` (default) stores ``round(x * 32768)``, which is exact for 16-bit sources (MUSDB18-HQ
 wavs are 16-bit; decoded AAC is rounded to the nearest 16-bit step, below the codec's own error)
@@ -55,6 +58,7 @@ def convert_to_npy(musdb_root: str | Path, out: str | Path, subsets: Sequence[st
     tracks = [t for subset in subsets for t in list_tracks(musdb_root, subset)]
     if not tracks:
         raise Hw2sepError(f"no tracks in subsets {list(subsets)} under {musdb_root}")
+    _remove_temporaries(out)
     for track in _progress(tracks, progress):
         folder = out / track.subset / track.name
         if _is_complete(folder, sources, dtype):
@@ -73,19 +77,88 @@ def convert_to_npy(musdb_root: str | Path, out: str | Path, subsets: Sequence[st
 
 
 def load_manifest(npy_root: str | Path) -> dict:
-    """Read ``manifest.json`` of an npy cache, with a clear error when it is missing."""
+    """Read ``manifest.json`` of an npy cache, with one clear error when it is missing or damaged."""
     path = Path(npy_root) / MANIFEST
     if not path.exists():
         raise Hw2sepError(f"no {MANIFEST} in {npy_root}: run data_prep/musdb_to_npy.py first")
-    return json.loads(path.read_text())
+    try:
+        manifest = json.loads(path.read_text())
+        problem = _manifest_problem(manifest)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        problem = f"not valid json: {err}"
+    if problem:
+        raise Hw2sepError(f"{path} is damaged ({problem}): rerun data_prep/musdb_to_npy.py --out {npy_root} "
+                          "with the same --musdb-root to rewrite it (converted tracks are kept)")
+    return manifest
+
+
+def _manifest_problem(manifest) -> str | None:
+    """What is wrong with a parsed manifest (the keys training and evaluation read), or None."""
+    if not isinstance(manifest, dict):
+        return "not a json object"
+    if manifest.get("dtype") not in DTYPES:
+        return f"dtype {manifest.get('dtype')!r} is not one of {', '.join(DTYPES)}"
+    if not _is_number(manifest.get("scale")):
+        return f"scale {manifest.get('scale')!r} is not a number"
+    tracks = manifest.get("tracks")
+    if not isinstance(tracks, list):
+        return "no list of tracks"
+    for track in tracks:
+        if not (isinstance(track, dict) and isinstance(track.get("name"), str)
+                and isinstance(track.get("subset"), str) and _is_count(track.get("num_samples"))):
+            return f"track entry {str(track)[:60]} lacks a name, subset or sample count"
+    return None
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def load_source(npy_root: str | Path, track: dict, source: str) -> np.ndarray:
-    """Memory-map one source of one manifest track. Shape: (nb_channels, nb_samples), stored dtype."""
+    """Memory-map one source of one manifest track. Shape: (nb_channels, nb_samples), stored dtype.
+
+    A file whose size or shape disagrees with the manifest (a truncated copy) is refused, never mapped.
+    """
+    path = Path(npy_root) / track["subset"] / track["name"] / f"{source}.npy"
+    check_source(npy_root, track, source)
+    return np.load(path, mmap_mode="r")
+
+
+def check_source(npy_root: str | Path, track: dict, source: str) -> None:
+    """Raise one clear error if a cached source is missing or its size or shape is not what was written."""
     path = Path(npy_root) / track["subset"] / track["name"] / f"{source}.npy"
     if not path.exists():
-        raise Hw2sepError(f"{path} is missing: rerun data_prep/musdb_to_npy.py")
-    return np.load(path, mmap_mode="r")
+        raise Hw2sepError(f"{path} is missing: rerun data_prep/musdb_to_npy.py --out {npy_root} "
+                          "with the same --musdb-root")
+    problem = _npy_problem(path, track["num_samples"], (track.get("bytes") or {}).get(source))
+    if problem:
+        raise Hw2sepError(f"{path} is damaged ({problem}): rerun data_prep/musdb_to_npy.py --out {npy_root} "
+                          "with the same --musdb-root to repair it")
+
+
+def _npy_problem(path: Path, num_samples: int | None = None, nbytes: int | None = None) -> str | None:
+    """Why ``path`` is not a complete (2, num_samples) npy file of ``nbytes`` bytes, or None if it is."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read_header(f)
+            needed = f.tell() + int(np.prod(shape)) * dtype.itemsize
+    except (OSError, ValueError) as err:
+        return f"unreadable npy header: {str(err).splitlines()[0] if str(err) else type(err).__name__}"
+    if nbytes is not None and size != nbytes:
+        return f"{size} bytes, track.json recorded {nbytes}"
+    if size != needed:
+        return f"{size} bytes, its header needs {needed}"
+    if num_samples is not None and tuple(shape) != (2, num_samples):
+        return f"shape {tuple(shape)}, expected (2, {num_samples})"
+    return None
 
 
 def fingerprint(manifest: dict) -> str:
@@ -95,15 +168,18 @@ def fingerprint(manifest: dict) -> str:
 
 
 def _write_track(folder: Path, name: str, subset: str, audio: dict[str, np.ndarray], dtype: str) -> None:
-    """Write each source atomically, then ``track.json`` last as the completion mark."""
-    clipped = {}
+    """Write each source atomically, then ``track.json`` last as the completion mark (with the byte sizes)."""
+    (folder / "track.json").unlink(missing_ok=True)  # a track being rewritten is not complete
+    clipped, nbytes = {}, {}
     for source, wave in audio.items():
         stored, clipped[source] = _encode(wave, dtype)
         with atomic_path(folder / f"{source}.npy") as tmp, open(tmp, "wb") as f:
             np.save(f, stored)
+        nbytes[source] = (folder / f"{source}.npy").stat().st_size
     num_samples = next(iter(audio.values())).shape[-1]
     write_json(folder / "track.json", {"name": name, "subset": subset, "num_samples": int(num_samples),
-                                       "sources": list(audio), "dtype": dtype, "clipped_samples": clipped})
+                                       "sources": list(audio), "dtype": dtype, "clipped_samples": clipped,
+                                       "bytes": nbytes})
 
 
 def _encode(wave: np.ndarray, dtype: str) -> tuple[np.ndarray, int]:
@@ -116,17 +192,27 @@ def _encode(wave: np.ndarray, dtype: str) -> tuple[np.ndarray, int]:
 
 
 def _is_complete(folder: Path, sources: Iterable[str], dtype: str) -> bool:
-    meta = folder / "track.json"
-    if not meta.exists():
+    """Whether a track's ``track.json`` exists and every source file has the size it records."""
+    try:
+        info = json.loads((folder / "track.json").read_text())
+        return info["dtype"] == dtype and set(sources) <= set(info["sources"]) and all(
+            _npy_problem(folder / f"{s}.npy", info["num_samples"], (info.get("bytes") or {}).get(s)) is None
+            for s in info["sources"])
+    except (OSError, ValueError, KeyError, TypeError):  # no mark, or a damaged one: redo the track
         return False
-    info = json.loads(meta.read_text())
-    return info["dtype"] == dtype and set(sources) <= set(info["sources"]) and all(
-        (folder / f"{s}.npy").exists() for s in sources)
 
 
 def _read_track_meta(folder: Path) -> dict:
     info = json.loads((folder / "track.json").read_text())
-    return {k: info[k] for k in ("name", "subset", "num_samples", "clipped_samples")}
+    return {k: info[k] for k in ("name", "subset", "num_samples", "clipped_samples", "bytes") if k in info}
+
+
+def _remove_temporaries(out: Path) -> None:
+    """Delete the ``.NAME.xxxx.tmp`` files of ``atomic_path`` that a killed run left in the cache."""
+    for pattern in (".*.tmp", "*/*/.*.tmp"):
+        for tmp in out.glob(pattern):
+            if tmp.is_file():
+                tmp.unlink()
 
 
 def _progress(items: list, enabled: bool):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,8 +20,8 @@ from typing import Callable, Sequence
 from hw2sep import plots
 from hw2sep import report_text as text
 from hw2sep.errors import Hw2sepError
-from hw2sep.results import (best_epoch, epochs_to_show, phase_checkpoint, read_checkpoint_meta, read_comparison,
-                            read_log, read_per_track)
+from hw2sep.results import (DamagedResultError, best_epoch, epochs_to_show, phase_checkpoint, read_checkpoint_meta,
+                            read_comparison, read_log, read_per_track)
 from hw2sep.slides import BODY, PAGE, Deck, bullets, image, note, pipeline, table, wrap
 
 DEFAULT_CONFIG = {
@@ -54,6 +55,7 @@ class Inputs:
     best: tuple[int, str] | None = None
     pngs: dict[str, Path] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
+    damaged: dict[str, str] = field(default_factory=dict)  # the subset of ``missing`` that exists but is damaged
 
 
 def load_config(path: str | os.PathLike | None) -> dict:
@@ -68,9 +70,18 @@ def load_config(path: str | os.PathLike | None) -> dict:
 
 
 def _attempt(inputs: Inputs, key: str, read: Callable[[], object]) -> object:
-    """Run a reader; on Hw2sepError record its message under ``missing[key]`` and return None."""
+    """Run a reader; on Hw2sepError record its message under ``missing[key]`` and return None.
+
+    A damaged file (cut off mid-row, a non-numeric cell) is also printed as a ``warning:`` line, and
+    the slides say it is damaged rather than that its results do not exist yet.
+    """
     try:
         return read()
+    except DamagedResultError as err:
+        if str(err) not in inputs.damaged.values():  # several figures read the same file: warn once
+            print(f"warning: {err}", file=sys.stderr)
+        inputs.missing[key] = inputs.damaged[key] = str(err)
+        return None
     except Hw2sepError as err:
         inputs.missing[key] = str(err)
         return None
@@ -101,7 +112,8 @@ def _figures(inputs: Inputs) -> None:
     makers = {
         "loss_curves": lambda: _resized(plots.plot_loss_curves(inputs.run, mark_epochs=inputs.epochs), 7.5, 5.6),
         "sdr_vs_epoch": lambda: plots.plot_sdr_vs_epoch(inputs.results, epochs=inputs.epochs),
-        "phase_comparison": lambda: plots.plot_phase_comparison(inputs.results, _need(gl, "no Griffin-Lim result")),
+        "phase_comparison": lambda: plots.plot_phase_comparison(
+            inputs.results, _need(gl, inputs.damaged.get("comparison", "no Griffin-Lim result"))),
         "per_track_sdr": lambda: plots.plot_per_track_sdr(inputs.results, _need(best_label, "no evaluated checkpoint")),
         "architecture": lambda: _architecture(inputs.meta),
         "spectrograms": lambda: _spectrograms(inputs.samples, gl),
@@ -110,6 +122,11 @@ def _figures(inputs: Inputs) -> None:
         fig = _attempt(inputs, name, make)
         if fig is not None:
             inputs.pngs[name] = plots.save_figure(fig, inputs.figures, name)[0]
+
+
+def _unless_damaged(inputs: Inputs, key: str, lines: Callable[[], list[str]]) -> list[str]:
+    """Findings from an input, or one line saying it is damaged (never "no result yet" for a damaged file)."""
+    return [f"Damaged input, not shown: {inputs.damaged[key]}"] if key in inputs.damaged else lines()
 
 
 def _resized(fig, width: float, height: float):
@@ -237,7 +254,8 @@ def _results(deck: Deck, inputs: Inputs) -> None:
     rows = inputs.rows
     fig = deck.slide("Result highlight", "test-set SDR in dB: median over tracks of the per-track median over 1 s windows")
     if not rows:
-        note(fig, f"no results yet: {inputs.missing.get('comparison')}")
+        damaged = inputs.damaged.get("comparison")
+        note(fig, f"results damaged: {damaged}" if damaged else f"no results yet: {inputs.missing.get('comparison')}")
         return
     header, cells, notes = text.sdr_table(rows, inputs.epochs, inputs.results)
     low = table(fig, header, cells, 0.05, 0.70, 0.42, 16, (0.30, 0.35, 0.35),
@@ -260,8 +278,9 @@ def _results(deck: Deck, inputs: Inputs) -> None:
 def _findings(deck: Deck, inputs: Inputs) -> None:
     rows = inputs.rows
     fig = deck.slide("Findings highlight", "generated from the result files")
-    items = text.epoch_findings(rows, inputs.epochs) + text.phase_findings(rows, inputs.gl_checkpoint)
-    items += text.loss_findings(inputs.log)
+    items = _unless_damaged(inputs, "comparison", lambda: text.epoch_findings(rows, inputs.epochs)
+                            + text.phase_findings(rows, inputs.gl_checkpoint))
+    items += _unless_damaged(inputs, "log", lambda: text.loss_findings(inputs.log))
     if inputs.meta and inputs.meta.get("parameters"):
         n = inputs.meta["parameters"]
         items.append(f"The model has {n:,} trainable parameters ({'within' if n < 10_000_000 else 'ABOVE'} the 10 M limit).")
@@ -340,9 +359,11 @@ def build_report(results: PathLike, run: PathLike, samples: PathLike, out: PathL
         _findings(deck, inputs)
         _model(deck, inputs)
         _training(deck, inputs)
-        _analysis(deck, inputs, "Analysis: SDR vs epoch", "sdr_vs_epoch", text.epoch_findings(inputs.rows, inputs.epochs)[:3])
+        _analysis(deck, inputs, "Analysis: SDR vs epoch", "sdr_vs_epoch",
+                  _unless_damaged(inputs, "comparison", lambda: text.epoch_findings(inputs.rows, inputs.epochs)[:3]))
         _analysis(deck, inputs, "Analysis: mixture phase vs Griffin-Lim", "phase_comparison",
-                  text.phase_findings(inputs.rows, inputs.gl_checkpoint)[:3])
+                  _unless_damaged(inputs, "comparison",
+                                  lambda: text.phase_findings(inputs.rows, inputs.gl_checkpoint)[:3]))
         _analysis(deck, inputs, "Analysis: per-track SDR", "per_track_sdr", _per_track_lines(inputs))
         _spectro(deck, inputs)
         _references(deck, inputs)

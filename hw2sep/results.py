@@ -7,7 +7,7 @@ or half-written file gives one clear `Hw2sepError` naming the file and the step 
 from __future__ import annotations
 
 import csv
-import json
+import io
 import math
 import re
 from pathlib import Path
@@ -20,33 +20,63 @@ EPOCH_LABEL = re.compile(r"^epoch_(\d+)$")
 NUMERIC = ("SDR", "SDR_mean", "SDR_global", "SIR", "ISR", "SAR")
 
 
-def _read_csv(path: Path, what: str, hint: str) -> list[dict]:
-    """Rows of a csv file as dicts; Hw2sepError naming `hint` (how to make it) when it is missing."""
+class DamagedResultError(Hw2sepError):
+    """A result file that exists but cannot be trusted (cut off, non-numeric cells): never read in part."""
+
+
+EVALUATE_AGAIN = ("rerun hw2sep/evaluate.py with the same --out: it rewrites the csv files from the scored "
+                  "tracks, which it keeps")
+
+
+def _read_csv(path: Path, what: str, hint: str, repair: str) -> list[dict]:
+    """Rows of a csv file as dicts; Hw2sepError naming `hint` (how to make it) when it is missing.
+
+    A file cut off mid-row (no final newline, a row with too few or too many cells) raises
+    `DamagedResultError` naming `repair`: its remaining rows would silently miss results.
+    """
     if not path.exists():
         raise Hw2sepError(f"no {what} at {path}: {hint}")
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise DamagedResultError(f"{path} is not a text csv file: {repair}") from None
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    for line, row in enumerate(rows, start=2):
+        if None in row or None in row.values():
+            raise DamagedResultError(f"{path} is cut off or malformed at row {line} "
+                                     f"({'too many' if None in row else 'too few'} cells): {repair}")
+    if text and not text.endswith("\n"):
+        raise DamagedResultError(f"{path} is cut off mid-row at row {len(rows) + 1} (no final newline): {repair}")
     if not rows:
         raise Hw2sepError(f"{path} holds no rows yet: {hint}")
     return rows
 
 
-def _number(value: str | None) -> float | None:
-    """A csv cell as float, or None for an empty / nan cell."""
+def _number(value: str | None, path: Path | None = None, line: int = 0, key: str = "", repair: str = "",
+            whole: bool = False) -> float | int | None:
+    """A csv cell as float (int with ``whole``), or None for an empty / nan cell; else DamagedResultError."""
     if value in (None, "", "None"):
         return None
-    number = float(value)
-    return None if math.isnan(number) else number
+    try:
+        number = int(value) if whole else float(value)
+    except ValueError:
+        where = f"{path} row {line}: " if path is not None else ""
+        raise DamagedResultError(f"{where}{key or 'value'} '{value[:20]}' is not a "
+                                 f"{'whole number' if whole else 'number'}: {repair}") from None
+    return None if not whole and math.isnan(number) else number
 
 
 def read_log(run: str | Path) -> list[dict]:
     """Training log rows (epoch, train_loss, valid_loss, lr, ...) from RUN/log.csv (or a csv path), as numbers."""
     path = Path(run)
     path = path if path.suffix == ".csv" else path / "log.csv"
-    rows = _read_csv(path, "training log", "train first (hw2sep/train.py or notebooks/02_train.ipynb)")
+    repair = "it is written by hw2sep/train.py; restore it from a copy of the run folder or train again"
+    rows = _read_csv(path, "training log", "train first (hw2sep/train.py or notebooks/02_train.ipynb)", repair)
     out = []
-    for row in rows:
-        out.append({k: (int(v) if k == "epoch" else _number(v)) for k, v in row.items()})
+    for line, row in enumerate(rows, start=2):
+        out.append({k: _number(v, path, line, k, repair, whole=k == "epoch") for k, v in row.items()})
+        if out[-1].get("epoch") is None and "epoch" in row:
+            raise DamagedResultError(f"{path} row {line}: the epoch is empty: {repair}")
     return out
 
 
@@ -54,13 +84,14 @@ def read_comparison(results: str | Path) -> list[dict]:
     """Rows of RESULTS/comparison.csv with numeric SDR columns and integer (or None) epochs."""
     path = Path(results)
     path = path if path.suffix == ".csv" else path / "comparison.csv"
-    rows = _read_csv(path, "comparison table", "evaluate first (hw2sep/evaluate.py or notebooks/03_evaluate_epochs.ipynb)")
-    for row in rows:
-        row["epoch"] = int(row["epoch"]) if row.get("epoch") not in (None, "", "None") else None
-        row["tracks"] = int(row["tracks"]) if row.get("tracks") else 0
+    rows = _read_csv(path, "comparison table", "evaluate first (hw2sep/evaluate.py or notebooks/03_evaluate_epochs.ipynb)",
+                     EVALUATE_AGAIN)
+    for line, row in enumerate(rows, start=2):
+        row["epoch"] = _number(row.get("epoch"), path, line, "epoch", EVALUATE_AGAIN, whole=True)
+        row["tracks"] = _number(row.get("tracks"), path, line, "tracks", EVALUATE_AGAIN, whole=True) or 0
         for key in NUMERIC:
             if key in row:
-                row[key] = _number(row[key])
+                row[key] = _number(row[key], path, line, key, EVALUATE_AGAIN)
     return rows
 
 
@@ -68,11 +99,11 @@ def read_per_track(results: str | Path, checkpoint: str, method: str) -> list[di
     """Rows of RESULTS/<checkpoint>/<method>/per_track.csv (track, target, SDR, SIR, ISR, SAR, SDR_global)."""
     path = Path(results) / checkpoint / method / "per_track.csv"
     rows = _read_csv(path, f"per-track scores for {checkpoint} / {method}",
-                     f"evaluate {checkpoint} with --methods {method}")
-    for row in rows:
+                     f"evaluate {checkpoint} with --methods {method}", EVALUATE_AGAIN)
+    for line, row in enumerate(rows, start=2):
         for key in NUMERIC:
             if key in row:
-                row[key] = _number(row[key])
+                row[key] = _number(row[key], path, line, key, EVALUATE_AGAIN)
     return rows
 
 
@@ -156,7 +187,11 @@ def read_checkpoint_meta(run: str | Path, names: Sequence[str] = ("best", "last"
     candidates = [run / f"{n}.json" for n in names] + sorted(run.glob("epoch_*.json"), reverse=True)
     for path in candidates:
         if path.exists():
-            meta = json.loads(path.read_text())
+            from hw2sep.checkpoint import read_meta  # the same checks as every other checkpoint reader
+            try:
+                meta = read_meta(path)
+            except Hw2sepError as err:
+                raise DamagedResultError(str(err)) from None
             meta["_path"] = str(path)
             return meta
     raise Hw2sepError(f"no checkpoint json (best.json, last.json, epoch_NNN.json) in {run}: train first")

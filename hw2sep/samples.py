@@ -1,12 +1,14 @@
 """Listening samples: short excerpts of mixture, references and estimates, with an index that names each.
 
-Layout: ``samples/<track>/<file>.wav`` plus ``samples/index.json`` (one entry per file) and
+Layout: ``samples/<slug(track)>/<slug(name)>.wav`` (``slug``: a readable name plus a hash of the exact
+name, so two tracks never share a file) plus ``samples/index.json`` (one entry per file) and
 ``samples/index.md`` (the same as a table, with each estimate's SDR). Rewriting a sample replaces
 its entry, so reruns never duplicate rows.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -42,8 +44,13 @@ def write_sample(samples_dir: str | Path, track: str, name: str, audio: np.ndarr
 
 
 def slug(text: str) -> str:
-    """A file-name-safe version of a track or sample name."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "untitled"
+    """A file name unique to ``text``: a readable, file-name-safe part plus a short hash of the exact text.
+
+    ``Don't Stop`` -> ``Don_t_Stop-<6 hex>`` and ``Don t Stop`` -> ``Don_t_Stop-<other 6 hex>``: names that
+    differ only in punctuation, spaces or letter case (on case-insensitive disks) never share a file.
+    """
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_.")[:80] or "untitled"
+    return f"{readable}-{hashlib.sha1(text.encode('utf-8')).hexdigest()[:6]}"
 
 
 def read_index(samples_dir: str | Path) -> list[dict]:
