@@ -105,6 +105,15 @@ def _result_key(out: Path, label: str, method: str, track: str) -> dict | None:
         return None
 
 
+def _read_result(path: Path) -> dict:
+    """A result json this module wrote; a damaged one is one line that says how to repair it."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise Hw2sepError(f"{path} is damaged ({type(err).__name__}): delete it and rerun hw2sep/evaluate.py "
+                          "with the same --out (finished tracks are kept)") from None
+
+
 def _score_track(out: Path, label: str, method: str, track: str, references: np.ndarray,
                  estimates: np.ndarray, key: dict) -> None:
     """Score one track and write its museval-format json (plus global SDR and its result key) atomically."""
@@ -120,7 +129,7 @@ def _summarise(out: Path, label: str, meta: dict, method: str, track_names: list
                dataset: str) -> None:
     """Aggregate the per-track jsons into per_track.csv and summary.json (median of medians)."""
     folder = out / label / method
-    records = {n: json.loads(_track_file(out, label, method, n).read_text()) for n in track_names}
+    records = {n: _read_result(_track_file(out, label, method, n)) for n in track_names}
     rows = [{"track": n, "target": t, **{m: r["hw2sep"]["median"][m][t] for m in METRICS},
              "SDR_global": r["hw2sep"]["global_SDR"][t]} for n, r in records.items() for t in TARGETS]
     write_csv(folder / "per_track.csv", rows, ("track", "target", *METRICS, "SDR_global"))
@@ -139,7 +148,7 @@ def write_comparison(out: str | Path) -> list[dict]:
     """Collect every ``summary.json`` under ``out`` into ``comparison.csv``; returns its rows."""
     rows = []
     for path in sorted(Path(out).glob("*/*/summary.json")):
-        s = json.loads(path.read_text())
+        s = _read_result(path)
         for target, values in s["targets"].items():
             rows.append({"checkpoint": s["checkpoint"], "epoch": s["epoch"], "method": s["method"],
                          "target": target, "tracks": s["tracks"], **values})
@@ -164,7 +173,7 @@ def _write_samples(samples_dir, out: Path, label: str, track: str, audio: dict, 
     for t in TARGETS:
         write_sample(samples_dir, track, f"reference_{t}", audio[t][:, start:stop], {"kind": "reference", "target": t})
     for method, est in estimates.items():
-        record = json.loads(_track_file(out, label, method, track).read_text())
+        record = _read_result(_track_file(out, label, method, track))
         for t in TARGETS:
             write_sample(samples_dir, track, f"{label}_{method}_{t}", est[t][:, start:stop],
                          {"kind": "estimate", "target": t, "model": label, "method": method,

@@ -63,7 +63,7 @@ def main(argv=None) -> None:
         from hw2sep.toy import ensure_demo_toy_musdb
         root = ensure_demo_toy_musdb()
         print(f"no --musdb-root given: using the embedded toy test set at {root} (not MUSDB18)")
-    print(f"checkpoint {args.checkpoint}: {meta['model']}, {meta['parameters']:,} parameters, "
+    print(f"checkpoint {args.checkpoint}: {meta['model']}, {meta.get('parameters') or 0:,} parameters, "
           f"epoch {meta.get('epoch')}, trained on {meta.get('dataset', meta.get('train', {}).get('npy_root'))}")
     if meta.get("demo") and args.musdb_root is not None:
         print("note: this is the toy demo checkpoint, not a MUSDB18 model; see README.txt to ship yours")
