@@ -21,6 +21,15 @@ from hw2sep.train import TrainConfig, fit
 NAMES = sorted(MODELS)
 
 
+@pytest.fixture(scope="module")
+def short_npy(tmp_path_factory):
+    """A toy npy cache of 2 s tracks: validation runs every epoch, so short tracks keep 9 models quick."""
+    from hw2sep.prep import convert_to_npy
+    from hw2sep.toy import make_toy_musdb
+    root = make_toy_musdb(tmp_path_factory.mktemp("short") / "musdb", n_train=2, n_test=1, seconds=2.0, seed=1)
+    return convert_to_npy(root, tmp_path_factory.mktemp("short_npy") / "cache", progress=False).parent
+
+
 def _tiny(name: str, **overrides) -> torch.nn.Module:
     torch.manual_seed(0)
     return build_model(name, model_config(name, **{**MODELS[name].tiny, **overrides})).eval()
@@ -58,8 +67,8 @@ def test_output_matches_the_declared_kind(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_tiny_model_overfits_a_tiny_set(name, toy_npy, tmp_path):
-    config = _train_config(toy_npy, tmp_path, name, epochs=25, lr=3e-3, samples_per_track=1, batch_size=1)
+def test_tiny_model_overfits_a_tiny_set(name, short_npy, tmp_path):
+    config = _train_config(short_npy, tmp_path, name, epochs=25, lr=3e-3, samples_per_track=1, batch_size=1)
     history = fit(config, progress=False)
     first, last = history[0]["train_loss"], min(h["train_loss"] for h in history[-5:])
     loss_floor = {"xumx": -10.0}.get(config.loss, 0.0)  # losses bounded below by 0 except weighted SDR
@@ -88,10 +97,10 @@ def test_chunked_separation_equals_whole_track_when_context_covers_it(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_non_default_stft_trains_validates_and_separates(name, toy_npy, toy_root, tmp_path):
+def test_non_default_stft_trains_validates_and_separates(name, short_npy, toy_root, tmp_path):
     n_fft = 1024 if model_config(name, **MODELS[name].tiny)["n_fft"] != 1024 else 2048
     options = {**MODELS[name].tiny, "n_fft": n_fft, "hop": n_fft // 4}
-    fit(_train_config(toy_npy, tmp_path, name, model_options=options, epochs=1, checkpoint_epochs=(1,)),
+    fit(_train_config(short_npy, tmp_path, name, model_options=options, epochs=1, checkpoint_epochs=(1,)),
         progress=False)
     model, meta = load_model(tmp_path / "epoch_001.pt")
     assert model.stft_params.n_fft == n_fft and meta["config"]["hop"] == n_fft // 4
