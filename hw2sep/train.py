@@ -3,12 +3,14 @@
     python hw2sep/train.py --config configs/umx.json --npy-root ~/data/musdb_npy      # -> runs/umx
     python hw2sep/train.py --config configs/unet.json --npy-root NPY --set epochs=50 --set model_options.dropout=0.3
     python hw2sep/train.py --config configs/umx.json --npy-root NPY --resume
+    torchrun --nproc_per_node 4 hw2sep/train.py --config configs/umx.json --npy-root NPY   # 4 GPUs, DDP
 
 A config file holds the model name, its options and the training settings (the fields of
 ``TrainConfig``); ``--set key=value`` overrides any of them. The defaults are Open-Unmix's recipe (Adam
 1e-3, weight decay 1e-5, ReduceLROnPlateau x0.3 after 80 flat epochs, batch 16, 6 s excerpts, 64 excerpts
 per track per epoch); the loss is the model's own unless the config names one. Differences from
 Open-Unmix: no early stopping (the assignment fixes the epochs), and validation reads the npy cache.
+Under torchrun ``batch_size`` is the global batch, split over the processes (see ``hw2sep.distributed``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import torch  # noqa: E402
 
 from hw2sep.checkpoint import load_state, read_meta, save_checkpoint  # noqa: E402
 from hw2sep.datasets import Augment, ExcerptDataset, TrackDataset, apply_augmentation, mixture_of  # noqa: E402
-from hw2sep import SAMPLE_RATE, TARGETS  # noqa: E402
+from hw2sep import SAMPLE_RATE, TARGETS, distributed  # noqa: E402
 from hw2sep.devices import resolve_device  # noqa: E402
 from hw2sep.errors import Hw2sepError, run_cli  # noqa: E402
 from hw2sep.estimate import estimate_track, run_model  # noqa: E402
@@ -134,11 +136,17 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
 def fit(config: TrainConfig, resume: bool = False, progress: bool = True) -> list[dict]:
     """Train (or resume) and return the per-epoch log; checkpoints go to ``config.out``."""
     out = Path(config.out)
-    device = resolve_device(config.device)
+    device = distributed.local_device(resolve_device(config.device))  # DDP: cuda:LOCAL_RANK
+    main_process = distributed.rank() == 0  # DDP: only rank 0 validates, writes files and prints
+    progress = progress and main_process
     manifest = load_manifest(config.npy_root)
     train_set = ExcerptDataset(config.npy_root, config.train_subset, config.seq_dur,
                                config.samples_per_track, config.augment, config.seed, raw=True)
     _warn_if_longer_than_tracks(config.seq_dur, train_set)
+    per_process_batch = distributed.split_batch(config.batch_size, len(train_set))  # DDP: batch_size is global
+    if distributed.world_size() > 1 and main_process:
+        print(f"DDP: {distributed.world_size()} processes, global batch {config.batch_size} "
+              f"= {distributed.world_size()} x {per_process_batch}")
     valid_set = TrackDataset(config.npy_root, config.valid_subset)
     options = model_config(config.model, **config.model_options)
     torch.manual_seed(config.seed)  # weights init and dropout; the data has its own seeded generators
@@ -153,19 +161,22 @@ def fit(config: TrainConfig, resume: bool = False, progress: bool = True) -> lis
     state = {"epoch": 0, "history": [], "best_loss": float("inf"), "train_seconds": 0.0}
     if resume and (out / "last.pt").exists():
         state = _restore(out / "last", model, optimizer, scheduler, scaler)
-    elif resume:
+    elif resume and main_process:
         print(f"--resume: no {out / 'last.pt'} yet, starting from scratch")
-    if state["epoch"] == 0:
+    if state["epoch"] == 0:  # DDP: every rank computes the same statistics (and DDP copies rank 0's anyway)
         model.prepare(_training_mixtures(train_set, device))
+    net = distributed.wrap(model, device)  # DDP: the wrapper trains; `model` (same weights) is validated and saved
     amp = config.amp and device.type == "cuda"
-    info = {"dataset_fingerprint": manifest["fingerprint"], "loss": loss_name, "train": _config_dict(config)}
+    info = {"dataset_fingerprint": manifest["fingerprint"], "loss": loss_name, "train": _config_dict(config),
+            "world_size": distributed.world_size()}
 
     for epoch in range(state["epoch"] + 1, config.epochs + 1):
         started = time.time()
         train_set.set_epoch(epoch)
-        train_loss, excerpts, wait = train_one_epoch(model, _loader(train_set, config, device, epoch),
+        distributed.seed_epoch(config.seed, epoch)
+        train_loss, excerpts, wait = train_one_epoch(net, _loader(train_set, config, device, epoch),
                                                      optimizer, scaler, loss_fn, device, amp, progress)
-        valid_loss = validate(model, valid_set, loss_fn, device, amp)
+        valid_loss = distributed.on_rank0(validate, model, valid_set, loss_fn, device, amp, device=device)
         scheduler.step(valid_loss)
         seconds = time.time() - started
         state["train_seconds"] += seconds
@@ -175,8 +186,12 @@ def fit(config: TrainConfig, resume: bool = False, progress: bool = True) -> lis
                                  "data_wait_pct": round(100 * wait / seconds, 2)})
         state["epoch"] = epoch
         tag = {"epoch": epoch, "valid_loss": valid_loss, "train_seconds": round(state["train_seconds"], 1), **info}
-        if valid_loss < state["best_loss"]:
+        best = valid_loss < state["best_loss"]
+        if best:
             state["best_loss"] = valid_loss
+        if not main_process:  # DDP: only rank 0 writes files
+            continue
+        if best:
             save_checkpoint(out / "best", model, config.model, options, tag)
         if epoch in config.checkpoint_epochs:
             save_checkpoint(out / f"epoch_{epoch:03d}", model, config.model, options, tag)
@@ -208,7 +223,7 @@ def train_one_epoch(model, loader, optimizer, scaler, loss_fn, device, amp: bool
         sources = apply_augmentation(raw.to(device, non_blocking=True), gains.to(device), swaps.to(device), scale)
         optimizer.zero_grad(set_to_none=True)
         loss = batch_loss(model, sources, loss_fn, amp)
-        scaler.scale(loss).backward()
+        scaler.scale(distributed.global_share(loss, len(sources))).backward()  # DDP: weight of a smaller last batch
         scaler.step(optimizer)
         scaler.update()
         total += loss.item() * len(sources)
@@ -216,7 +231,8 @@ def train_one_epoch(model, loader, optimizer, scaler, loss_fn, device, amp: bool
         if progress:
             batches.set_postfix(loss=f"{total / count:.4f}")
         tick = time.time()
-    return total / count, count, wait
+    total, count = distributed.all_sum((total, count), device)  # DDP: the global mean over all processes
+    return total / count, int(count), wait
 
 
 @torch.no_grad()
@@ -248,8 +264,9 @@ def _warn_if_longer_than_tracks(seq_dur: float, dataset: ExcerptDataset) -> None
 def _loader(dataset, config: TrainConfig, device, epoch: int) -> torch.utils.data.DataLoader:
     """A shuffled loader whose order depends only on (seed, epoch), so resuming replays the same batches."""
     generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
+    sampler = distributed.ShardedRandomSampler(len(dataset), generator)  # DDP: this rank's share of each batch
     return torch.utils.data.DataLoader(
-        dataset, batch_size=config.batch_size, sampler=torch.utils.data.RandomSampler(dataset, generator=generator),
+        dataset, batch_size=config.batch_size // distributed.world_size(), sampler=sampler,
         num_workers=config.nb_workers, pin_memory=device.type == "cuda", drop_last=False)
 
 
@@ -342,11 +359,12 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool]:
 
 def main(argv=None) -> None:
     config, resume = parse_args(argv)
-    history = fit(config, resume=resume)
-    if history:
-        best = min(history, key=lambda h: h["valid_loss"])
-        print(f"done: {len(history)} epochs logged in {config.out}/log.csv; best valid loss "
-              f"{best['valid_loss']:.5f} at epoch {best['epoch']}")
+    with distributed.launched(resolve_device(config.device)):  # torchrun: join the process group
+        history = fit(config, resume=resume)
+        if history and distributed.rank() == 0:
+            best = min(history, key=lambda h: h["valid_loss"])
+            print(f"done: {len(history)} epochs logged in {config.out}/log.csv; best valid loss "
+                  f"{best['valid_loss']:.5f} at epoch {best['epoch']}")
 
 
 if __name__ == "__main__":
