@@ -29,8 +29,9 @@ import numpy as np
 import scipy.fft as sfft
 import scipy.linalg
 
+from hw2sep.names import METRICS
+
 FILTERS_LEN = 512
-METRICS = ("SDR", "ISR", "SIR", "SAR")
 _BLOCK_FFT = 8192  # FFT size of the whole-track correlation blocks
 _BLOCKS_PER_BATCH = 16
 _WINDOWS_PER_BATCH = 2  # small batches keep the per-window spectra in cache

@@ -31,11 +31,11 @@ import numpy as np
 import torch
 
 from hw2sep.errors import Hw2sepError
+from hw2sep.names import SAMPLE_RATE
 from hw2sep.transforms import HOP, istft
 
 METHODS = ("mixture", "wiener", "griffinlim", "griffinlim-librosa", "mel")
 GL_INITS = ("random", "mixture")
-SAMPLE_RATE = 44100
 N_MELS = 128
 _GL_CHUNK = 2 ** 25  # time-frequency points per Griffin-Lim batch
 _BLOCK = 128  # frames per FFT call on CPU

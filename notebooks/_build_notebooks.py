@@ -39,7 +39,7 @@ from pathlib import Path
 REPO = next(p for p in (Path.cwd(), *Path.cwd().parents) if (p / "hw2sep" / "__init__.py").exists())
 sys.path.insert(0, str(REPO))                        # import hw2sep from this repository
 
-from hw2sep.notebook import Workspace
+from hw2sep.report.notebook import Workspace
 ws = Workspace.create(MUSDB_ROOT, WORK, DEVICE, EPOCHS, SMOKE)
 print(f"SMOKE={ws.smoke}  data={ws.musdb}  work={ws.work}  device={ws.device}  epochs={ws.epochs}")'''
 
@@ -78,8 +78,8 @@ manifest = convert_to_npy(musdb, ws.npy, subsets=("train", "valid"))
 print(f"npy cache: {manifest}")'''),
     md("## Dataset statistics\nTrack counts and durations per subset, read from the file headers."),
     code('''\
-from hw2sep import plots
-from hw2sep.notebook import dataset_durations, duration_table
+from hw2sep.report import plots
+from hw2sep.report.notebook import dataset_durations, duration_table
 durations = dataset_durations(musdb)
 print(duration_table(durations))
 plots.plot_dataset_durations(durations)'''),
@@ -110,7 +110,7 @@ print(f"{len(history)} epochs this session; checkpoints: {sorted(p.name for p in
     md("## Loss curves\nFrom `log.csv`; the star marks the lowest validation loss (`best.pt`), "
        "dotted lines the kept epochs."),
     code('''\
-from hw2sep import plots
+from hw2sep.report import plots
 fig = plots.plot_loss_curves(ws.run, mark_epochs=ws.epochs)
 plots.save_figure(fig, ws.figures, "loss_curves")
 fig'''),
@@ -128,7 +128,7 @@ rows = evaluate(ws.epoch_checkpoints(), ws.musdb, ws.results, methods=["mixture"
 print(format_table([r for r in rows if r["checkpoint"].startswith("epoch_") and r["method"] == "mixture"]))'''),
     md("## Per-track SDR per epoch\nBoxes: spread over test tracks; bold: the median of medians reported in the table."),
     code('''\
-from hw2sep import plots
+from hw2sep.report import plots
 fig = plots.plot_sdr_vs_epoch(ws.results, epochs=ws.epochs)
 plots.save_figure(fig, ws.figures, "sdr_vs_epoch")
 fig'''),
@@ -158,7 +158,7 @@ rows = evaluate([checkpoint], ws.musdb, ws.results, methods=["mixture", *METHODS
 print(format_table([r for r in rows if r["checkpoint"] == label]))'''),
     md("## Per-track comparison\nGrey lines join the same track under each method."),
     code('''\
-from hw2sep import plots
+from hw2sep.report import plots
 fig = plots.plot_phase_comparison(ws.results, label)
 plots.save_figure(fig, ws.figures, "phase_comparison")
 fig'''),
@@ -209,7 +209,7 @@ print((ws.samples / "index.md").read_text())'''),
     md("## One track, every version"),
     code('''\
 from IPython.display import display
-from hw2sep.notebook import listening_panel, track_players
+from hw2sep.report.notebook import listening_panel, track_players
 for caption, player in track_players(ws.samples):
     print(caption)
     display(player)'''),
@@ -226,7 +226,7 @@ and code link in `report/report_config.json` first. The builder only reads files
 whose results are missing says so.""", [
     code('''\
 from IPython.display import display
-from hw2sep import plots
+from hw2sep.report import plots
 from hw2sep.results import best_epoch, phase_checkpoint, read_comparison
 rows = read_comparison(ws.results)
 figures = {"loss_curves": plots.plot_loss_curves(ws.run, mark_epochs=ws.epochs),
@@ -245,7 +245,7 @@ plots.save_figure(fig, ws.figures, "architecture")
 fig'''),
     md("## The report"),
     code('''\
-from hw2sep.report import SLIDES, build_report, load_config, placeholders_left
+from hw2sep.report.build import SLIDES, build_report, load_config, placeholders_left
 config = load_config(REPO / "report" / "report_config.json")
 pdf = build_report(ws.results, ws.run, ws.samples, ws.report_pdf, config, figures=ws.figures, epochs=ws.epochs)
 print(f"wrote {pdf}: {len(SLIDES)} slides")

@@ -20,7 +20,7 @@ if __package__ in (None, ""):  # run as a script: import hw2sep from the reposit
 import argparse  # noqa: E402
 
 from hw2sep.errors import Hw2sepError, run_cli  # noqa: E402
-from hw2sep.report import SLIDES, build_report, load_config, placeholders_left  # noqa: E402
+from hw2sep.report.build import SLIDES, build_report, load_config, placeholders_left  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

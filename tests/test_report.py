@@ -52,7 +52,7 @@ def report(smoke_run) -> Path:
     import hw2sep.evaluate
     import hw2sep.separate
     import hw2sep.train
-    from hw2sep.report import build_report, load_config
+    from hw2sep.report.build import build_report, load_config
 
     out = smoke_run["work"] / "report" / "report.pdf"
     with pytest.MonkeyPatch.context() as patch:
@@ -73,7 +73,7 @@ def _comparison(results: Path) -> list[dict]:
 
 
 def test_every_page_is_16_9_and_the_slide_count_is_fixed(report):
-    from hw2sep.report import SLIDES
+    from hw2sep.report.build import SLIDES
 
     pages = pypdf.PdfReader(str(report)).pages
     assert len(pages) == len(SLIDES) == 12
@@ -84,7 +84,7 @@ def test_every_page_is_16_9_and_the_slide_count_is_fixed(report):
 
 
 def test_slide_titles_follow_the_template(report):
-    from hw2sep.report import SLIDES
+    from hw2sep.report.build import SLIDES
 
     pages = _pages(report)
     for title, text in zip(SLIDES[1:], pages[1:]):
@@ -94,7 +94,7 @@ def test_slide_titles_follow_the_template(report):
 
 def test_sdr_numbers_in_the_pdf_equal_comparison_csv(report, smoke_run):
     """Result highlight: every epoch's and every phase method's SDR, formatted to 2 decimals, as in the csv."""
-    from hw2sep.report import SLIDES
+    from hw2sep.report.build import SLIDES
 
     text = _pages(report)[SLIDES.index("Result highlight")]
     rows = _comparison(smoke_run["results"])
@@ -111,7 +111,7 @@ def test_sdr_numbers_in_the_pdf_equal_comparison_csv(report, smoke_run):
 
 
 def test_findings_are_generated_from_the_numbers(report, smoke_run):
-    from hw2sep.report import SLIDES
+    from hw2sep.report.build import SLIDES
 
     text = " ".join(_pages(report)[SLIDES.index("Findings highlight")].split())
     rows = {(r["checkpoint"], r["method"], r["target"]): float(r["SDR"]) for r in _comparison(smoke_run["results"])}
@@ -129,7 +129,7 @@ def test_figures_are_saved_as_png_and_pdf(report):
 
 
 def test_missing_results_give_notes_not_a_crash(tmp_path):
-    from hw2sep.report import SLIDES, build_report, load_config
+    from hw2sep.report.build import SLIDES, build_report, load_config
 
     pdf = build_report(tmp_path / "no_results", tmp_path / "no_run", tmp_path / "no_samples", tmp_path / "r.pdf",
                        load_config(None))
@@ -143,7 +143,7 @@ def test_missing_results_give_notes_not_a_crash(tmp_path):
 
 def test_a_missing_epoch_is_named_on_the_slide(smoke_run, tmp_path):
     """Epochs 1 and 150 wanted, only epoch 1 evaluated: the table says 'missing' and a note names epoch 150."""
-    from hw2sep.report import SLIDES, build_report, load_config
+    from hw2sep.report.build import SLIDES, build_report, load_config
 
     pdf = build_report(smoke_run["results"], smoke_run["run"], smoke_run["samples"], tmp_path / "r.pdf",
                        load_config(None), epochs=[1, 150])
@@ -169,7 +169,7 @@ def test_cli_bad_config_is_one_line(tmp_path):
 
 
 def test_plots_raise_a_clear_error_on_missing_inputs(tmp_path):
-    from hw2sep import plots
+    from hw2sep.report import plots
 
     with pytest.raises(Hw2sepError, match="log.csv"):
         plots.plot_loss_curves(tmp_path)
@@ -184,7 +184,7 @@ def test_plots_raise_a_clear_error_on_missing_inputs(tmp_path):
 def test_plots_draw_and_save(smoke_run, tmp_path):
     import numpy as np
 
-    from hw2sep import plots
+    from hw2sep.report import plots
     from hw2sep.checkpoint import load_model
 
     model, _ = load_model(smoke_run["run"] / "best.pt")

@@ -16,12 +16,12 @@ from datetime import date
 from pathlib import Path
 from typing import Callable, Sequence
 
-from hw2sep import plots
-from hw2sep import report_text as text
 from hw2sep.errors import Hw2sepError
+from hw2sep.names import method_label
+from hw2sep.report import plots, text
 from hw2sep.results import (best_epoch, epochs_to_show, phase_checkpoint, read_checkpoint_meta, read_comparison,
                             read_log, read_per_track)
-from hw2sep.slides import BODY, PAGE, Deck, bullets, image, note, pipeline, table, wrap
+from hw2sep.report.slides import BODY, PAGE, Deck, bullets, image, note, pipeline, table, wrap
 
 DEFAULT_CONFIG = {
     "name": "YOUR NAME", "student_id": "YOUR STUDENT ID", "code_link": "https://YOUR-CLOUD-DRIVE-LINK",
@@ -148,7 +148,7 @@ def _spectrograms(samples: Path, prefer: str | None):
     model = prefer if prefer in models else (models[-1] if models else None)
     picks += [e for e in mine if e["kind"] == "estimate" and e["target"] == "vocals" and e["model"] == model][:2]
     names = {"mixture": "mixture", "reference": "reference vocals"}
-    signals = {names.get(e["kind"], f"vocals: {e['model']}, {text.METHOD_NAMES.get(e['method'], e['method'])}"):
+    signals = {names.get(e["kind"], f"vocals: {e['model']}, {method_label(e['method'])}"):
                sf.read(str(samples / e["file"]), dtype="float32", always_2d=True)[0].T for e in picks}
     return plots.plot_spectrograms(signals, title=f"{track} (excerpt)")
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from hw2sep import SAMPLE_RATE
 from hw2sep.errors import Hw2sepError
+from hw2sep.names import SAMPLE_RATE
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SMOKE_EPOCHS = (1, 2, 3)
 SMOKE_TOY = {"n_train": 4, "n_test": 2, "seconds": 6.0}
 SMOKE_TRAIN = {"batch_size": 4, "seq_dur": 2.0, "samples_per_track": 4, "nb_workers": 0,

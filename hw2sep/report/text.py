@@ -10,12 +10,10 @@ import math
 from pathlib import Path
 from typing import Sequence
 
-from hw2sep import TARGETS
+from hw2sep.names import TARGETS, method_label
 from hw2sep.results import epoch_checkpoints, find_row, methods_of
 
 MISSING = "missing"
-METHOD_NAMES = {"mixture": "mixture phase", "wiener": "Wiener filter (EM)", "griffinlim": "Griffin-Lim (random init)",
-                "griffinlim-librosa": "librosa.griffinlim", "griffinlim-mixinit": "Griffin-Lim (mixture-phase init)"}
 
 
 def fmt(value: float | None, signed: bool = False) -> str:
@@ -60,7 +58,7 @@ def phase_table(rows: Sequence[dict], checkpoint: str) -> tuple[list[str], list[
     base = {t: (find_row(rows, checkpoint, "mixture", t) or {}).get("SDR") for t in TARGETS}
     cells = []
     for method in methods_of(rows, checkpoint):
-        row = [METHOD_NAMES.get(method, method)]
+        row = [method_label(method)]
         for t in TARGETS:
             sdr = (find_row(rows, checkpoint, method, t) or {}).get("SDR")
             delta = None if sdr is None or base[t] is None or method == "mixture" else sdr - base[t]
@@ -78,7 +76,7 @@ def epoch_findings(rows: Sequence[dict], epochs: Sequence[int], method: str = "m
     out = []
     for target in TARGETS:
         values = [(e, (find_row(rows, have[e], method, target) or {}).get("SDR")) for e in shown]
-        out.append(f"{target.capitalize()} SDR ({METHOD_NAMES[method]}): "
+        out.append(f"{target.capitalize()} SDR ({method_label(method)}): "
                    + " → ".join(f"{fmt(v)} dB (epoch {e})" for e, v in values) + ".")
     vocals = [(find_row(rows, have[e], method, "vocals") or {}).get("SDR") for e in shown]
     scored = [(v, e) for v, e in zip(vocals, shown) if v is not None]
@@ -110,7 +108,7 @@ def phase_findings(rows: Sequence[dict], checkpoint: str | None) -> list[str]:
             verb = "loses" if new < old else "gains"
             parts.append(f"{verb} {fmt(abs(new - old))} dB on {target} ({fmt(new)} vs {fmt(old)} dB)")
         if parts:
-            out.append(f"{METHOD_NAMES.get(method, method)} at {label} " + " and ".join(parts)
+            out.append(f"{method_label(method)} at {label} " + " and ".join(parts)
                        + " against the mixture phase.")
     gl = {m: find_row(rows, checkpoint, m, "vocals") for m in ("mixture", "griffinlim")}
     if all(gl.values()) and all(gl[m].get(k) is not None for m in gl for k in ("SIR", "SAR")):

@@ -16,16 +16,14 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
-from hw2sep import SAMPLE_RATE, TARGETS
 from hw2sep.errors import Hw2sepError
 from hw2sep.fileio import atomic_path
+from hw2sep.names import SAMPLE_RATE, TARGETS, method_label
 from hw2sep.results import epoch_checkpoints, find_row, read_comparison, read_log, read_per_track
 
 FONT, TITLE = 14, 18
 _MPL = tuple(int(x) for x in matplotlib.__version__.split(".")[:2])
 COLORS = {"vocals": "#d1495b", "accompaniment": "#00798c", "train": "#edae49", "valid": "#30638e"}
-METHOD_LABELS = {"mixture": "mixture phase", "wiener": "Wiener (EM)", "griffinlim": "Griffin-Lim\n(random init)",
-                 "griffinlim-librosa": "librosa\nGriffin-Lim", "griffinlim-mixinit": "Griffin-Lim\n(mixture init)"}
 
 
 def save_figure(fig: Figure, folder: str | os.PathLike, name: str, dpi: int = 150) -> list[Path]:
@@ -131,7 +129,7 @@ def plot_sdr_vs_epoch(results: str | os.PathLike, method: str = "mixture",
         medians = [(find_row(rows, have[e], method, target) or {}).get("SDR") if e in have else None for e in epochs]
         _boxes(ax, groups, medians, [f"epoch {e}" for e in epochs], COLORS[target])
         _style(ax, target, "checkpoint", "SDR (dB)")
-    fig.suptitle(f"Test SDR per track ({METHOD_LABELS.get(method, method).replace(chr(10), ' ')}); "
+    fig.suptitle(f"Test SDR per track ({method_label(method)}); "
                  "bold: median of per-track medians", fontsize=TITLE)
     return fig
 
@@ -155,7 +153,7 @@ def plot_phase_comparison(results: str | os.PathLike, checkpoint: str,
                 ax.plot(np.arange(1, len(methods) + 1), ys, color="grey", alpha=0.35, lw=1)
         groups = [np.array([v for v in p.values() if v is not None and math.isfinite(v)]) for p in per_track]
         medians = [(find_row(rows, checkpoint, m, target) or {}).get("SDR") for m in methods]
-        _boxes(ax, groups, medians, [METHOD_LABELS.get(m, m) for m in methods], COLORS[target])
+        _boxes(ax, groups, medians, [method_label(m, 16) for m in methods], COLORS[target])
         _style(ax, target, None, "SDR (dB)")
     epoch = (find_row(rows, checkpoint, methods[0], TARGETS[0]) or {}).get("epoch")
     fig.suptitle(f"Mixture phase vs Griffin-Lim: {checkpoint}" + (f" (epoch {epoch})" if epoch else ""), fontsize=TITLE)
@@ -183,7 +181,7 @@ def plot_per_track_sdr(results: str | os.PathLike, checkpoint: str, method: str 
     _style(ax, None, "SDR (dB): median over 1 s windows", None)
     ax.tick_params(axis="y", labelsize=max(6, min(FONT - 1, int(260 / max(len(tracks), 1)))))
     ax.legend(fontsize=FONT - 1, loc="lower right")
-    fig.suptitle(f"Per-track SDR: {checkpoint}, {METHOD_LABELS.get(method, method).replace(chr(10), ' ')}",
+    fig.suptitle(f"Per-track SDR: {checkpoint}, {method_label(method)}",
                  fontsize=TITLE)
     return fig
 
