@@ -29,7 +29,7 @@ class Workspace:
 
     Layout: WORK/.cache/musdb_npy (npy cache), WORK/runs/umx (checkpoints, log.csv), WORK/results
     (evaluation), WORK/samples (listening samples), WORK/report (report.pdf, figures/); with SMOKE
-    also WORK/toy_musdb (the generated dataset).
+    also WORK/toy_musdb (the generated dataset). DRIVE (Colab) mirrors WORK/runs.
     """
 
     work: Path
@@ -38,16 +38,40 @@ class Workspace:
     device: str = "auto"
     epochs: tuple[int, ...] = (25, 50, 150)
     train_options: dict = field(default_factory=dict)
+    metric: str = "museval"
+    config: str = "configs/umx.json"
+    drive: Path | None = None
 
     @classmethod
     def create(cls, musdb_root: str | os.PathLike, work: str | os.PathLike, device: str = "auto",
-               epochs: Sequence[int] = (25, 50, 150), smoke: bool = False) -> "Workspace":
+               epochs: Sequence[int] = (25, 50, 150), smoke: bool = False, metric: str | None = None,
+               config: str = "configs/umx.json", drive: str | os.PathLike | None = None) -> "Workspace":
         """The workspace of the notebook parameters; SMOKE overrides data, epochs, device and model size."""
         work = Path(work).expanduser()
         work = work if work.is_absolute() else REPO / work
+        drive = Path(drive).expanduser() if drive else None
         if smoke:
-            return cls(work, work / "toy_musdb", True, "cpu", SMOKE_EPOCHS, dict(SMOKE_TRAIN))
-        return cls(work, Path(musdb_root).expanduser(), False, device, tuple(int(e) for e in epochs), {})
+            return cls(work, work / "toy_musdb", True, "cpu", SMOKE_EPOCHS, dict(SMOKE_TRAIN), metric or "fast",
+                       config, None)
+        return cls(work, Path(musdb_root).expanduser(), False, device, tuple(int(e) for e in epochs), {},
+                   metric or "museval", config, drive)
+
+    def resolved_device(self) -> str:
+        """The device DEVICE resolves to here ('auto' picks CUDA, then MPS, then CPU)."""
+        from hw2sep.devices import resolve_device
+
+        return str(resolve_device(self.device))
+
+    def describe(self) -> str:
+        """What the parameters resolved to, plus a loud warning when a real run would train on a CPU."""
+        device = self.resolved_device()
+        lines = [f"SMOKE={self.smoke}  data={self.musdb}  work={self.work}",
+                 f"device={self.device} -> {device}  epochs={self.epochs}  metric={self.metric}  config={self.config}"
+                 + (f"  drive mirror={self.drive}" if self.drive else "")]
+        if device == "cpu" and not self.smoke:
+            lines.append("WARNING: no GPU here, the model would train on the CPU: 150 epochs take DAYS. "
+                         "On Colab: Runtime > Change runtime type > GPU, then rerun from the top.")
+        return "\n".join(lines)
 
     npy = property(lambda self: self.work / ".cache" / "musdb_npy")
     run = property(lambda self: self.work / "runs" / "umx")
@@ -55,7 +79,7 @@ class Workspace:
     samples = property(lambda self: self.work / "samples")
     report_pdf = property(lambda self: self.work / "report" / "report.pdf")
     figures = property(lambda self: self.work / "report" / "figures")
-    metric = property(lambda self: "fast" if self.smoke else "museval")
+    drive_run = property(lambda self: self.drive / "runs" / "umx" if self.drive else None)
 
     def ensure_dataset(self) -> Path:
         """SMOKE: generate the toy MUSDB (once). Otherwise check that MUSDB_ROOT holds MUSDB18(-HQ)."""
@@ -82,6 +106,21 @@ class Workspace:
     def epoch_checkpoints(self) -> list[Path]:
         """The kept checkpoints of the chosen epochs, RUN/epoch_NNN.pt."""
         return [self.checkpoint(f"epoch_{e:03d}") for e in self.epochs]
+
+
+# Seconds of CPU time per second of stereo audio (two sources, 1 s windows), measured with
+# python bench/bench_sdr.py --seconds 30 (one process, load ~5 on 2 cores: wall time was 5x longer).
+METRIC_COST_S_PER_S = {"museval": 0.27, "fast": 0.021, "mir_eval": 1.17}
+
+
+def evaluation_estimate(musdb_root: str | os.PathLike, metric: str, n_tracks: int | None = None, runs: int = 1) -> str:
+    """How long scoring `runs` checkpoint x method passes over the test tracks takes, from the measured costs."""
+    from hw2sep.data import list_tracks
+
+    seconds = sum(t.num_samples() for t in list_tracks(musdb_root, "test")[:n_tracks]) / SAMPLE_RATE
+    cost = METRIC_COST_S_PER_S[metric] * seconds * runs
+    return (f"scoring: {runs} pass(es) x {seconds / 60:.1f} min of test audio x {METRIC_COST_S_PER_S[metric]} s/s "
+            f"({metric}, CPU, measured) ~ {cost / 60:.1f} min of CPU time, plus separation")
 
 
 def dataset_durations(musdb_root: str | os.PathLike) -> dict[str, list[float]]:
