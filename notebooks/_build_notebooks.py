@@ -237,8 +237,9 @@ from hw2sep.report.notebook import listening_panel, track_players
 for caption, player in track_players(ws.samples):
     print(caption)
     display(player)'''),
-    md("## Compare freely\nPick a track, a checkpoint, a phase method and a target."),
-    code("listening_panel(ws.samples)"),
+    md("## Compare freely\nPick a track, a checkpoint, a phase method and a target; only the methods sampled for that "
+       "track and checkpoint are offered."),
+    code("listening_panel(ws.samples, ws.results)   # opens on the best epoch with the mixture phase"),
 ], extra_parameters='''\
 SAMPLE_TRACKS = 1 if SMOKE else 3                    # tracks to export samples for (N_TRACKS must match 03/04)''')
 

@@ -169,11 +169,46 @@ def track_players(samples_dir: str | os.PathLike, track: str | None = None) -> l
     return out
 
 
-def listening_panel(samples_dir: str | os.PathLike):
+NO_SAMPLE = "no sample for this choice"
+
+
+def default_choice(entries: list[dict], results: str | os.PathLike | None = None) -> dict:
+    """Where the panel opens: the best epoch (highest median vocals SDR in RESULTS) with the mixture phase.
+
+    Without results (or when the best epoch has no samples) the model with samples of most methods.
+    """
+    from hw2sep.results import best_epoch, read_comparison
+
+    estimates = [e for e in entries if e["kind"] == "estimate"]
+    models = sorted({e["model"] for e in estimates})
+    best = None
+    if results is not None:
+        try:
+            best = (best_epoch(read_comparison(results)) or (None, None))[1]
+        except Hw2sepError:
+            best = None
+    model = best if best in models else max(models, key=lambda m: (len({e["method"] for e in estimates
+                                                                        if e["model"] == m}), m), default=None)
+    track = next((e["track"] for e in estimates if e["model"] == model), entries[0]["track"] if entries else None)
+    methods = methods_for(entries, track, model)
+    return {"track": track, "model": model, "method": "mixture" if "mixture" in methods else next(iter(methods), None),
+            "target": "vocals"}
+
+
+def methods_for(entries: list[dict], track: str | None, model: str | None) -> list[str]:
+    """The methods with an estimate sample for this track and model, mixture phase first."""
+    found = {e["method"] for e in entries if e["kind"] == "estimate" and e["track"] == track and e["model"] == model}
+    return sorted(found, key=lambda m: (m != "mixture", m))
+
+
+def listening_panel(samples_dir: str | os.PathLike, results: str | os.PathLike | None = None):
     """An ipywidgets panel: pick track, checkpoint, method and target; hear mixture, reference and estimate.
 
-    The players are HTML ``<audio>`` elements in an HTML widget (no Output widget: those make
-    nbclient wait for its timeout after the last cell).
+    Opens on the best epoch (from RESULTS/comparison.csv when given) with the mixture phase; the
+    method menu lists only the methods sampled for the chosen track and checkpoint, and a choice
+    without a sample says so. The players are HTML ``<audio>`` elements in an HTML widget (no
+    Output widget: those make nbclient wait for its timeout after the last cell). The returned
+    VBox carries ``.pickers`` (dict of Dropdowns) and ``.players`` (the HTML widget).
     """
     import html
 
@@ -181,26 +216,42 @@ def listening_panel(samples_dir: str | os.PathLike):
 
     entries = _entries(samples_dir)
     estimates = [e for e in entries if e["kind"] == "estimate"]
-    options = {k: sorted({e[k] for e in estimates}) for k in ("track", "model", "method", "target")}
-    pickers = {k: widgets.Dropdown(options=v, description=k) for k, v in options.items()}
+    start = default_choice(entries, results)
+    options = {"track": sorted({e["track"] for e in entries}), "model": sorted({e["model"] for e in estimates}),
+               "method": methods_for(entries, start["track"], start["model"]),
+               "target": sorted({e["target"] for e in estimates}, key=lambda t: t != "vocals")}
+    pickers = {k: widgets.Dropdown(options=v, value=start[k] if start[k] in v else None, description=k)
+               for k, v in options.items()}
     players = widgets.HTML()
 
-    def wanted(e: dict, pick: dict) -> bool:
-        if e["track"] != pick["track"]:
-            return False
-        return (e["kind"] == "mixture" or (e["kind"] == "reference" and e["target"] == pick["target"])
-                or (e["kind"] == "estimate" and all(e[k] == pick[k] for k in pick)))
+    def player(e: dict) -> str:
+        sdr = f" (track SDR {e['sdr_db']:.2f} dB)" if e["sdr_db"] is not None else ""
+        return (f"<p><b>{html.escape(e['kind'])}</b>: {html.escape(e['file'])}{sdr}<br>"
+                f"{audio_player(samples_dir, e)._repr_html_()}</p>")
 
     def show(_=None) -> None:
         pick = {k: w.value for k, w in pickers.items()}
-        rows = []
-        for e in (e for e in entries if wanted(e, pick)):
-            sdr = f" (track SDR {e['sdr_db']:.2f} dB)" if e["sdr_db"] is not None else ""
-            rows.append(f"<p><b>{html.escape(e['kind'])}</b>: {html.escape(e['file'])}{sdr}<br>"
-                        f"{audio_player(samples_dir, e)._repr_html_()}</p>")
-        players.value = "".join(rows)
+        methods = methods_for(entries, pick["track"], pick["model"])
+        if list(pickers["method"].options) != methods:  # only what exists for this track and checkpoint
+            keep = pick["method"] if pick["method"] in methods else ("mixture" if "mixture" in methods else None)
+            pickers["method"].unobserve(show, names="value")
+            pickers["method"].options = methods
+            pickers["method"].value = keep if keep is not None else (methods[0] if methods else None)
+            pickers["method"].observe(show, names="value")
+            pick["method"] = pickers["method"].value
+        chosen = [e for e in estimates if all(e[k] == pick[k] for k in pick)]
+        if not chosen:
+            what = ", ".join(f"{k} {v}" for k, v in pick.items() if v is not None)
+            players.value = f"<p><i>{NO_SAMPLE}</i> ({html.escape(what)})</p>"
+            return
+        context = [e for e in entries if e["track"] == pick["track"] and (
+            e["kind"] == "mixture" or (e["kind"] == "reference" and e["target"] == pick["target"]))]
+        players.value = "".join(player(e) for e in context + chosen)
 
     for w in pickers.values():
         w.observe(show, names="value")
     show()
-    return widgets.VBox([widgets.HBox(list(pickers.values())[:2]), widgets.HBox(list(pickers.values())[2:]), players])
+    panel = widgets.VBox([widgets.HBox([pickers["track"], pickers["model"]]),
+                          widgets.HBox([pickers["method"], pickers["target"]]), players])
+    panel.pickers, panel.players = pickers, players
+    return panel
