@@ -246,8 +246,9 @@ SAMPLE_TRACKS = 1 if SMOKE else 3                    # tracks to export samples 
 NB06 = notebook("06 · Figures and report", """
 Every figure of the report, drawn from the result files, then the 16:9 PDF report itself
 (`report/build_report.py` does the same from the command line). Fill in your name, student ID
-and code link in `report/report_config.json` first. The builder only reads files: a slide
-whose results are missing says so.""", [
+and code link in `report/report_config.json` first, and your own observations in its `findings`
+and `discussion` lists (each gets its own slide when filled). The builder only reads files: a
+slide whose results are missing says so.""", [
     code('''\
 from IPython.display import display
 from hw2sep.report import plots
@@ -269,11 +270,13 @@ plots.save_figure(fig, ws.figures, "architecture")
 fig'''),
     md("## The report"),
     code('''\
-from hw2sep.report.build import SLIDES, build_report, load_config, placeholders_left
+from hw2sep.report.build import build_report, load_config, placeholders_left
 config = load_config(REPO / "report" / "report_config.json")
-pdf = build_report(ws.results, ws.run, ws.samples, ws.report_pdf, config, figures=ws.figures, epochs=ws.epochs)
-print(f"wrote {pdf}: {len(SLIDES)} slides")
-for i, title in enumerate(SLIDES, 1):
+titles = []
+pdf = build_report(ws.results, ws.run, ws.samples, ws.report_pdf, config, figures=ws.figures, epochs=ws.epochs,
+                   titles=titles)
+print(f"wrote {pdf}: {len(titles)} slides")
+for i, title in enumerate(titles, 1):
     print(f"{i:>3}. {title}")
 if placeholders_left(config):
     print("still to fill in report_config.json:", ", ".join(placeholders_left(config)))'''),

@@ -67,6 +67,25 @@ def phase_table(rows: Sequence[dict], checkpoint: str) -> tuple[list[str], list[
     return ["phase", *(f"{t}\nSDR (dB) (Δ)" for t in TARGETS)], cells
 
 
+def bss_table(rows: Sequence[dict], checkpoint: str) -> tuple[list[str], list[list[str]]]:
+    """(header, cells): SDR, SIR, ISR and SAR (median of medians) per method and target of one checkpoint."""
+    cells = []
+    for method in methods_of(rows, checkpoint):
+        for t in TARGETS:
+            row = find_row(rows, checkpoint, method, t) or {}
+            cells.append([method_label(method), t, *(fmt(row.get(m)) for m in ("SDR", "SIR", "ISR", "SAR"))])
+    return ["phase", "target", "SDR (dB)", "SIR (dB)", "ISR (dB)", "SAR (dB)"], cells
+
+
+def per_track_table(per_track: Sequence[dict]) -> tuple[list[str], list[list[str]]]:
+    """(header, cells): every track's SDR per target, sorted by vocals SDR (best first)."""
+    sdr = {}
+    for r in per_track:
+        sdr.setdefault(r["track"], {})[r["target"]] = r["SDR"]
+    order = sorted(sdr, key=lambda n: -(sdr[n].get(TARGETS[0]) if sdr[n].get(TARGETS[0]) is not None else -math.inf))
+    return ["track", *(f"{t}\nSDR (dB)" for t in TARGETS)], [[n[:34], *(fmt(sdr[n].get(t)) for t in TARGETS)] for n in order]
+
+
 def epoch_findings(rows: Sequence[dict], epochs: Sequence[int], method: str = "mixture") -> list[str]:
     """How SDR moves across the shown epochs, and which epoch is best."""
     have = epoch_checkpoints(rows, method)
@@ -161,8 +180,9 @@ def settings_rows(meta: dict) -> list[list[str]]:
         ["data", f"train on '{train.get('train_subset')}', validate on '{train.get('valid_subset')}'"],
     ]
     if meta.get("train_seconds") is not None:
-        rows.append(["time", f"{_duration(meta['train_seconds'])} of training on {train.get('device')}"
-                             f" (AMP {on(train.get('amp'))})"])
+        device = meta.get("device") or train.get("device")  # the resolved device when the json records it
+        amp = f" (AMP {on(train.get('amp'))})" if "cuda" in str(device) else ""  # AMP runs on CUDA only
+        rows.append(["time", f"{_duration(meta['train_seconds'])} of training on {device}{amp}"])
     return rows
 
 
