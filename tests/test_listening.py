@@ -77,3 +77,23 @@ def test_a_choice_without_sample_says_so(samples, tmp_path):
     assert NO_SAMPLE in panel.players.value and "<audio" not in panel.players.value
     assert methods_for(entries, "A", "epoch_002") == ["mixture", "griffinlim"]
     assert default_choice(entries)["model"] == "epoch_002"
+
+
+def test_a_different_dataset_starts_a_new_index(tmp_path):
+    """A toy run after a MUSDB run (here: two toy sets with other track names) moves the old samples aside."""
+    import json
+
+    from hw2sep.report.notebook import start_samples_index
+    from hw2sep.toy import make_toy_musdb
+
+    first = make_toy_musdb(tmp_path / "first", n_train=1, n_test=1, seconds=2.0, seed=0)
+    samples = tmp_path / "samples"
+    assert start_samples_index(samples, first) is None
+    write_sample(samples, "X", "mixture", np.zeros((2, 100), dtype=np.float32), {"kind": "mixture"})
+    assert start_samples_index(samples, first) is None  # same dataset: the index grows
+    other = make_toy_musdb(tmp_path / "other", n_train=1, n_test=2, seconds=2.0, seed=1)
+    moved = start_samples_index(samples, other)
+    assert moved == samples / "previous" / "toy-1"
+    assert (moved / "index.md").exists() and (moved / "X").is_dir() and not (samples / "index.json").exists()
+    assert json.loads((samples / "dataset.json").read_text())["test_tracks"] != json.loads(
+        (moved / "dataset.json").read_text())["test_tracks"]
