@@ -145,8 +145,9 @@ with v4 tables). Scored tracks are cached, so a rerun resumes. SMOKE uses `fast`
     code('''\
 from hw2sep.evaluate import evaluate, format_table
 from hw2sep.report.notebook import evaluation_estimate
-print(evaluation_estimate(ws.musdb, ws.metric, N_TRACKS, runs=len(ws.epochs)))
-rows = evaluate(ws.epoch_checkpoints(), ws.musdb, ws.results, methods=["mixture"], n_tracks=N_TRACKS,
+checkpoints = ws.epoch_checkpoints()                 # made by 02: a clear error when missing
+print(evaluation_estimate(ws.musdb, ws.metric, N_TRACKS, runs=len(checkpoints)))
+rows = evaluate(checkpoints, ws.musdb, ws.results, methods=["mixture"], n_tracks=N_TRACKS,
                 metric=ws.metric, device=ws.device)
 print(f"done: {max(r['tracks'] for r in rows)} test tracks scored with {ws.metric}")
 print(format_table([r for r in rows if r["checkpoint"].startswith("epoch_") and r["method"] == "mixture"]))'''),
