@@ -16,6 +16,15 @@ The fast backend computes the same quantities differently: whole-track correlati
 block FFTs (only lags |k| < 512 are needed), one Cholesky solve per filter set (LU, then least
 squares, as fall-backs), and per-window energies in the frequency domain (Parseval) instead of
 museval's per-window time-domain convolutions.
+
+The mir_eval backend is BSS Eval **v3** (`mir_eval.separation.bss_eval_sources_framewise`), the
+version most papers before SiSEC 2018 report: it re-estimates the 512-tap distortion filters in
+every 1 s window (museval v4 estimates them once per track, time-invariant), and it is the "sources"
+variant (mono signals, no spatial image term, so no ISR). Per-window filters fit each second
+better, so v3 SDRs are usually higher than v4's for the same estimates.
+
+`score_tracks_parallel` / `ScorePool` score several tracks in worker processes (as demucs does with
+museval), one BLAS thread each.
 """
 
 from __future__ import annotations
@@ -23,18 +32,23 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import json
+import multiprocessing
+from concurrent.futures import Future, ProcessPoolExecutor
 from decimal import Decimal
+from typing import Iterable
 
 import numpy as np
 import scipy.fft as sfft
 import scipy.linalg
 
+from hw2sep.names import METRICS
+
 FILTERS_LEN = 512
-METRICS = ("SDR", "ISR", "SIR", "SAR")
 _BLOCK_FFT = 8192  # FFT size of the whole-track correlation blocks
 _BLOCKS_PER_BATCH = 16
 _WINDOWS_PER_BATCH = 2  # small batches keep the per-window spectra in cache
 _WORKERS = -1  # scipy.fft threads (-1: all cores)
+BACKENDS = ("museval", "fast", "mir_eval")
 
 
 def bss_eval(
@@ -43,13 +57,16 @@ def bss_eval(
     """Framewise BSS Eval v4 images metrics, as `museval.evaluate(refs, ests, win, hop, 'v4', padding=True)`.
 
     Estimates are zero-padded / truncated to the references' length (museval's `pad_or_truncate`).
-    backend: 'fast' (this module) or 'museval' (calls museval, transposing to its layout).
+    backend: 'fast' (this module), 'museval' (calls museval, transposing to its layout) or
+    'mir_eval' (BSS Eval v3 instead of v4, see `_bss_eval_mir_eval`; ISR is NaN).
     Shape: references, estimates (nb_sources, nb_channels, nb_samples) -> each value (nb_sources, nb_windows).
     """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
     if backend == "museval":
         return _bss_eval_museval(references, estimates, win, hop)
-    if backend != "fast":
-        raise ValueError(f"unknown backend {backend!r}; use 'fast' or 'museval'")
+    if backend == "mir_eval":
+        return _bss_eval_mir_eval(references, estimates, win, hop)
     if win <= 0 or hop <= 0:
         raise ValueError(f"win and hop must be positive, got {win} and {hop}")
     refs, ests = _prepare(references, estimates)
@@ -309,6 +326,99 @@ def _bss_eval_museval(references, estimates, win: int, hop: int) -> dict[str, np
     ests = np.transpose(np.asarray(estimates), (0, 2, 1))
     values = museval.evaluate(refs, ests, win=int(win), hop=int(hop), mode="v4", padding=True)
     return dict(zip(METRICS, (np.asarray(v, dtype=np.float64) for v in values)))
+
+
+def _bss_eval_mir_eval(references, estimates, win: int, hop: int) -> dict[str, np.ndarray]:
+    """BSS Eval v3 per window: `mir_eval.separation.bss_eval_sources_framewise` on each channel.
+
+    mir_eval scores mono sources (nb_sources, nb_samples), so each channel is scored on its own
+    (channel c of every reference against channel c of every estimate, no permutation) and the
+    per-window dB values are averaged over channels; a window silent in any channel is NaN, as in
+    mir_eval. Framing is museval's (full windows only; one window when win >= the track length).
+    ISR does not exist in the "sources" variant and is NaN.
+    Shape: (nb_sources, nb_channels, nb_samples) -> each value (nb_sources, nb_windows).
+    """
+    import warnings
+
+    from mir_eval.separation import bss_eval_sources_framewise  # deprecated in mir_eval 0.8, gone in 0.9
+
+    refs, ests = (np.asarray(x, dtype=np.float64) for x in _prepare(references, estimates))
+    win, hop = int(win), int(hop)
+    if win <= 0 or hop <= 0:
+        raise ValueError(f"win and hop must be positive, got {win} and {hop}")
+    starts, length = _window_starts(refs.shape[-1], win, hop)
+    per_channel = []
+    for c in range(refs.shape[1]):
+        if np.any(np.all(refs[:, c] == 0, axis=-1)) or np.any(np.all(ests[:, c] == 0, axis=-1)):
+            per_channel.append(np.full((3, len(refs), len(starts)), np.nan))  # mir_eval refuses silent sources
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # the deprecation notice, once per call
+            if len(starts) == 1:  # mir_eval falls back to the whole signal below 2 windows: cut ours ourselves
+                sdr, sir, sar, _ = bss_eval_sources_framewise(refs[:, c, :length], ests[:, c, :length], length, length)
+            else:
+                sdr, sir, sar, _ = bss_eval_sources_framewise(refs[:, c], ests[:, c], win, hop)
+        per_channel.append(np.stack([sdr, sir, sar])[..., : len(starts)])
+    sdr, sir, sar = np.mean(per_channel, axis=0)  # NaN in any channel stays NaN
+    return {"SDR": sdr, "ISR": np.full_like(sdr, np.nan), "SIR": sir, "SAR": sar}
+
+
+# ----------------------------------------------------------------------------------- worker processes
+
+
+def _init_worker() -> None:
+    """One BLAS / FFT thread per worker process: the pool provides the parallelism."""
+    global _WORKERS
+    _WORKERS = 1
+    with contextlib.suppress(ImportError):
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1)
+
+
+def _score(references: np.ndarray, estimates: np.ndarray, win: int, hop: int, backend: str) -> dict[str, np.ndarray]:
+    return bss_eval(references, estimates, win=win, hop=hop, backend=backend)
+
+
+class ScorePool:
+    """Score tracks in worker processes while the caller goes on (e.g. separates the next track on the GPU).
+
+    ``with ScorePool(workers=4) as pool: future = pool.submit(refs, ests, backend="museval")``;
+    ``future.result()`` is `bss_eval`'s dict. Workers are spawned (safe next to CUDA) and use one
+    BLAS thread each. ``workers`` defaults to the CPU count.
+    Shape: references, estimates (nb_sources, nb_channels, nb_samples).
+    """
+
+    def __init__(self, workers: int | None = None):
+        self.workers = max(1, int(workers or multiprocessing.cpu_count()))
+        self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_init_worker)
+
+    def submit(self, references: np.ndarray, estimates: np.ndarray, win: int = 44100, hop: int = 44100,
+               backend: str = "museval") -> Future:
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+        return self._pool.submit(_score, np.asarray(references), np.asarray(estimates), int(win), int(hop), backend)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=False)
+
+    def __enter__(self) -> "ScorePool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def score_tracks_parallel(tracks: Iterable[tuple[np.ndarray, np.ndarray]], workers: int | None = None,
+                          win: int = 44100, hop: int = 44100, backend: str = "museval") -> list[dict[str, np.ndarray]]:
+    """`bss_eval` of each (references, estimates) pair in a process pool; results in input order.
+
+    Shape: each pair (nb_sources, nb_channels, nb_samples) -> each dict value (nb_sources, nb_windows).
+    """
+    with ScorePool(workers) as pool:
+        futures = [pool.submit(refs, ests, win, hop, backend) for refs, ests in tracks]
+        return [f.result() for f in futures]
 
 
 def _quantise(value: float) -> float:

@@ -31,8 +31,8 @@ import numpy as np
 import torch
 
 from hw2sep.errors import Hw2sepError
-from hw2sep import SAMPLE_RATE
 from hw2sep.models.base import STFTParams
+from hw2sep.names import SAMPLE_RATE
 from hw2sep.transforms import HOP, istft, window_tensor
 
 METHODS = ("mixture", "wiener", "griffinlim", "griffinlim-librosa", "mel")

@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from hw2sep import TARGETS
 from hw2sep.errors import Hw2sepError
+from hw2sep.names import TARGETS
 
 EPOCH_LABEL = re.compile(r"^epoch_(\d+)$")
 NUMERIC = ("SDR", "SDR_mean", "SDR_global", "SIR", "ISR", "SAR")

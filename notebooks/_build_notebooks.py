@@ -15,33 +15,45 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 HERE = Path(__file__).resolve().parent
 
 COLAB = '''\
-# Colab only (does nothing elsewhere): mount Drive, go to this repository, install the requirements.
+# Colab only (does nothing elsewhere): get this repository, then install what the notebooks need.
+REPO_URL = "https://github.com/YOUR-GITHUB-NAME/hw2sep.git"   # EDIT: your fork of the assignment repository
+DRIVE_REPO = "/content/drive/MyDrive/hw2sep"                  # used instead of cloning when it exists on Drive
 import sys
 if "google.colab" in sys.modules:
     import os, subprocess
     from google.colab import drive
-    drive.mount("/content/drive")                 # optional: keeps MUSDB18, checkpoints and results
-    os.chdir("/content/drive/MyDrive/hw2sep")     # EDIT: where this repository lives on your Drive
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-r", "requirements-dev.txt"], check=True)'''
+    drive.mount("/content/drive")                 # MUSDB18 lives on Drive; checkpoints are mirrored there
+    repo = DRIVE_REPO if os.path.isdir(os.path.join(DRIVE_REPO, "hw2sep")) else "/content/hw2sep"
+    if not os.path.isdir(os.path.join(repo, "hw2sep")):
+        subprocess.run(["git", "clone", "-q", REPO_URL, repo], check=True)
+    os.chdir(repo)
+    # requirements.txt only: Colab's torch, numpy, librosa, matplotlib, tqdm and ipywidgets already satisfy
+    # it and are kept as they are (requirements-dev.txt would upgrade ipywidgets and break Colab's widgets).
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-r", "requirements.txt"], check=True)'''
 
 PARAMETERS = '''\
-import os
-SMOKE = os.environ.get("HW2SEP_SMOKE", "0") == "1"   # tiny toy run (CI); HW2SEP_SMOKE=1 switches it on
-MUSDB_ROOT = "~/data/musdb18hq"                      # MUSDB18 (.stem.mp4) or MUSDB18-HQ (wav) root
-WORK = os.environ.get("HW2SEP_WORK") or ("scratch/smoke" if SMOKE else ".")   # outputs; relative to the repo
-DEVICE = "auto"                                      # auto, cpu, cuda, mps
-EPOCHS = (25, 50, 150)                               # the checkpoints the assignment asks about'''
-
-WORKSPACE = '''\
-%matplotlib inline
-import sys
+import os, sys
 from pathlib import Path
 REPO = next(p for p in (Path.cwd(), *Path.cwd().parents) if (p / "hw2sep" / "__init__.py").exists())
 sys.path.insert(0, str(REPO))                        # import hw2sep from this repository
+from hw2sep.report.settings import load_settings
 
-from hw2sep.notebook import Workspace
-ws = Workspace.create(MUSDB_ROOT, WORK, DEVICE, EPOCHS, SMOKE)
-print(f"SMOKE={ws.smoke}  data={ws.musdb}  work={ws.work}  device={ws.device}  epochs={ws.epochs}")'''
+SMOKE = os.environ.get("HW2SEP_SMOKE", "0") == "1"   # tiny toy run (CI); HW2SEP_SMOKE=1 switches it on
+settings = load_settings(SMOKE)                      # defaults < hw2sep_settings.json < HW2SEP_* variables
+MUSDB_ROOT = settings.MUSDB_ROOT                     # MUSDB18 (.stem.mp4) or MUSDB18-HQ (wav) root
+WORK = settings.WORK                                 # outputs; relative paths are from the repository
+DEVICE = settings.DEVICE                             # auto, cpu, cuda, mps
+CONFIG = settings.CONFIG                             # the model's config file (configs/umx.json)
+METRIC = settings.METRIC                             # museval (BSS Eval v4), fast (same numbers), mir_eval (v3)
+N_TRACKS = settings.N_TRACKS                         # evaluate only the first N test tracks (None: all 50)
+EPOCHS = (25, 50, 150)                               # the checkpoints the assignment asks about
+print(settings.table())'''
+
+WORKSPACE = '''\
+%matplotlib inline
+from hw2sep.report.notebook import Workspace
+ws = Workspace.create(MUSDB_ROOT, WORK, DEVICE, EPOCHS, SMOKE, metric=METRIC, config=CONFIG, drive=settings.DRIVE)
+print(ws.describe())'''
 
 
 def md(text: str):
@@ -75,11 +87,11 @@ in MUSDB18-HQ layout stands in for MUSDB18.""", [
 from hw2sep.prep import convert_to_npy, load_manifest
 musdb = ws.ensure_dataset()
 manifest = convert_to_npy(musdb, ws.npy, subsets=("train", "valid"))
-print(f"npy cache: {manifest}")'''),
+print(f"done: npy cache {manifest}")'''),
     md("## Dataset statistics\nTrack counts and durations per subset, read from the file headers."),
     code('''\
-from hw2sep import plots
-from hw2sep.notebook import dataset_durations, duration_table
+from hw2sep.report import plots
+from hw2sep.report.notebook import dataset_durations, duration_table
 durations = dataset_durations(musdb)
 print(duration_table(durations))
 plots.plot_dataset_durations(durations)'''),
@@ -101,16 +113,23 @@ random gain, channel swap and chunking. The checkpoints of the chosen epochs (25
     code('''\
 from hw2sep.train import TrainConfig, fit
 ws.require(ws.npy / "manifest.json", "notebooks/01_prepare_data.ipynb")
+print(f"model config: {ws.config}")                 # CONFIG (configs/umx.json); passed to training once it reads one
 config = TrainConfig(npy_root=str(ws.npy), out=str(ws.run), epochs=max(ws.epochs), checkpoint_epochs=ws.epochs,
                      device=ws.device, **ws.train_options)
 config'''),
     code('''\
-history = fit(config, resume=RESUME)
-print(f"{len(history)} epochs this session; checkpoints: {sorted(p.name for p in ws.run.glob('*.pt'))}")'''),
+import time
+from hw2sep.report.settings import mirrored, restore_folder
+restore_folder(ws.drive_run, ws.run)                # a fresh Colab disk: bring back the run mirrored on Drive
+started = time.time()
+with mirrored(ws.run, ws.drive_run):                 # copies checkpoints to Drive every 5 min and at the end
+    history = fit(config, resume=RESUME)
+print(f"done: {len(history)} epochs this session in {(time.time() - started) / 60:.1f} min; "
+      f"checkpoints: {sorted(p.name for p in ws.run.glob('*.pt'))}")'''),
     md("## Loss curves\nFrom `log.csv`; the star marks the lowest validation loss (`best.pt`), "
        "dotted lines the kept epochs."),
     code('''\
-from hw2sep import plots
+from hw2sep.report import plots
 fig = plots.plot_loss_curves(ws.run, mark_epochs=ws.epochs)
 plots.save_figure(fig, ws.figures, "loss_curves")
 fig'''),
@@ -118,17 +137,23 @@ fig'''),
 
 NB03 = notebook("03 · SDR at epochs 25 / 50 / 150 (mixture phase)", """
 Each kept checkpoint separates the 50 test tracks; the estimated magnitudes get the mixture's phase
-(Open-Unmix's default). SDR is museval's BSS Eval v4 on 1 s windows: the median over windows per
-track, then the median over tracks ("median of medians"). Scored tracks are cached, so a rerun
-resumes. SMOKE uses the fast scorer (same numbers within 0.01 dB).""", [
+(Open-Unmix's default). SDR is BSS Eval on 1 s windows: the median over windows per track, then
+the median over tracks ("median of medians"). `METRIC`: `museval` (BSS Eval v4, the assignment's),
+`fast` (the same v4 numbers within 0.01 dB, ~13x less CPU) or `mir_eval` (BSS Eval v3: distortion
+filters re-fitted in every window instead of once per track, so usually higher SDR; not comparable
+with v4 tables). Scored tracks are cached, so a rerun resumes. SMOKE uses `fast`.""", [
     code('''\
 from hw2sep.evaluate import evaluate, format_table
-rows = evaluate(ws.epoch_checkpoints(), ws.musdb, ws.results, methods=["mixture"], n_tracks=N_TRACKS,
+from hw2sep.report.notebook import evaluation_estimate
+checkpoints = ws.epoch_checkpoints()                 # made by 02: a clear error when missing
+print(evaluation_estimate(ws.musdb, ws.metric, N_TRACKS, runs=len(checkpoints)))
+rows = evaluate(checkpoints, ws.musdb, ws.results, methods=["mixture"], n_tracks=N_TRACKS,
                 metric=ws.metric, device=ws.device)
+print(f"done: {max(r['tracks'] for r in rows)} test tracks scored with {ws.metric}")
 print(format_table([r for r in rows if r["checkpoint"].startswith("epoch_") and r["method"] == "mixture"]))'''),
     md("## Per-track SDR per epoch\nBoxes: spread over test tracks; bold: the median of medians reported in the table."),
     code('''\
-from hw2sep import plots
+from hw2sep.report import plots
 fig = plots.plot_sdr_vs_epoch(ws.results, epochs=ws.epochs)
 plots.save_figure(fig, ws.figures, "sdr_vs_epoch")
 fig'''),
@@ -138,7 +163,7 @@ from hw2sep.results import best_epoch, read_comparison
 epoch, label = best_epoch(read_comparison(ws.results))
 print(f"best epoch by vocals SDR: {epoch} ({label})")
 plots.plot_per_track_sdr(ws.results, label)'''),
-], extra_parameters='N_TRACKS = None                                      # evaluate only the first N test tracks (None: all)')
+])
 
 NB04 = notebook("04 · Mixture phase vs Griffin-Lim", """
 Task 2: the best epoch's magnitudes are turned into waveforms with a phase estimated by Griffin-Lim
@@ -155,10 +180,11 @@ checkpoint = ws.checkpoint(label)
 print(f"best epoch (median vocals SDR, mixture phase): {epoch} -> {checkpoint.name}")
 rows = evaluate([checkpoint], ws.musdb, ws.results, methods=["mixture", *METHODS], n_tracks=N_TRACKS,
                 metric=ws.metric, device=ws.device, gl_iterations=GL_ITERATIONS)
+print(f"done: {label} x {len(METHODS) + 1} methods scored with {ws.metric}")
 print(format_table([r for r in rows if r["checkpoint"] == label]))'''),
     md("## Per-track comparison\nGrey lines join the same track under each method."),
     code('''\
-from hw2sep import plots
+from hw2sep.report import plots
 fig = plots.plot_phase_comparison(ws.results, label)
 plots.save_figure(fig, ws.figures, "phase_comparison")
 fig'''),
@@ -189,8 +215,7 @@ plots.save_figure(fig, ws.figures, "spectrograms_griffinlim")
 fig'''),
 ], extra_parameters='''\
 METHODS = ["griffinlim", "griffinlim-mixinit"]      # besides the mixture phase; add "wiener" if you like
-GL_ITERATIONS = 32
-N_TRACKS = None                                      # None: all test tracks''')
+GL_ITERATIONS = 32''')
 
 NB05 = notebook("05 · Listening samples", """
 Excerpts (the loudest 10 s of vocals) of the mixture, the references and the estimates of each
@@ -198,8 +223,12 @@ kept epoch (mixture phase) and of the best epoch with Griffin-Lim, written to `s
 index (`samples/index.md`) that lists each file with its track SDR.""", [
     code('''\
 from hw2sep.evaluate import evaluate
+from hw2sep.report.notebook import start_samples_index
 from hw2sep.results import best_epoch, read_comparison
 ws.require(ws.results / "comparison.csv", "notebooks/03_evaluate_epochs.ipynb")
+moved = start_samples_index(ws.samples, ws.musdb)   # samples of another dataset never share one index
+if moved:
+    print(f"samples of another dataset moved to {moved}")
 evaluate(ws.epoch_checkpoints(), ws.musdb, ws.results, methods=["mixture"], metric=ws.metric, device=ws.device,
          samples_dir=ws.samples, n_sample_tracks=SAMPLE_TRACKS, n_tracks=N_TRACKS)
 epoch, label = best_epoch(read_comparison(ws.results))
@@ -209,24 +238,25 @@ print((ws.samples / "index.md").read_text())'''),
     md("## One track, every version"),
     code('''\
 from IPython.display import display
-from hw2sep.notebook import listening_panel, track_players
+from hw2sep.report.notebook import listening_panel, track_players
 for caption, player in track_players(ws.samples):
     print(caption)
     display(player)'''),
-    md("## Compare freely\nPick a track, a checkpoint, a phase method and a target."),
-    code("listening_panel(ws.samples)"),
+    md("## Compare freely\nPick a track, a checkpoint, a phase method and a target; only the methods sampled for that "
+       "track and checkpoint are offered."),
+    code("listening_panel(ws.samples, ws.results)   # opens on the best epoch with the mixture phase"),
 ], extra_parameters='''\
-SAMPLE_TRACKS = 1 if SMOKE else 3                    # tracks to export samples for
-N_TRACKS = None                                      # must match 03/04 so cached scores are reused''')
+SAMPLE_TRACKS = 1 if SMOKE else 3                    # tracks to export samples for (N_TRACKS must match 03/04)''')
 
 NB06 = notebook("06 · Figures and report", """
 Every figure of the report, drawn from the result files, then the 16:9 PDF report itself
 (`report/build_report.py` does the same from the command line). Fill in your name, student ID
-and code link in `report/report_config.json` first. The builder only reads files: a slide
-whose results are missing says so.""", [
+and code link in `report/report_config.json` first, and your own observations in its `findings`
+and `discussion` lists (each gets its own slide when filled). The builder only reads files: a
+slide whose results are missing says so.""", [
     code('''\
 from IPython.display import display
-from hw2sep import plots
+from hw2sep.report import plots
 from hw2sep.results import best_epoch, phase_checkpoint, read_comparison
 rows = read_comparison(ws.results)
 figures = {"loss_curves": plots.plot_loss_curves(ws.run, mark_epochs=ws.epochs),
@@ -245,11 +275,13 @@ plots.save_figure(fig, ws.figures, "architecture")
 fig'''),
     md("## The report"),
     code('''\
-from hw2sep.report import SLIDES, build_report, load_config, placeholders_left
+from hw2sep.report.build import build_report, load_config, placeholders_left
 config = load_config(REPO / "report" / "report_config.json")
-pdf = build_report(ws.results, ws.run, ws.samples, ws.report_pdf, config, figures=ws.figures, epochs=ws.epochs)
-print(f"wrote {pdf}: {len(SLIDES)} slides")
-for i, title in enumerate(SLIDES, 1):
+titles = []
+pdf = build_report(ws.results, ws.run, ws.samples, ws.report_pdf, config, figures=ws.figures, epochs=ws.epochs,
+                   titles=titles)
+print(f"wrote {pdf}: {len(titles)} slides")
+for i, title in enumerate(titles, 1):
     print(f"{i:>3}. {title}")
 if placeholders_left(config):
     print("still to fill in report_config.json:", ", ".join(placeholders_left(config)))'''),

@@ -20,7 +20,7 @@ if __package__ in (None, ""):  # run as a script: import hw2sep from the reposit
 import argparse  # noqa: E402
 
 from hw2sep.errors import Hw2sepError, run_cli  # noqa: E402
-from hw2sep.report import SLIDES, build_report, load_config, placeholders_left  # noqa: E402
+from hw2sep.report.build import build_report, load_config, placeholders_left  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -44,8 +44,9 @@ def main(argv=None) -> None:
         epochs = [int(e) for e in args.epochs.split(",") if e] if args.epochs else None
     except ValueError:
         raise Hw2sepError(f"--epochs wants comma-separated integers, got '{args.epochs}'") from None
-    out = build_report(args.results, args.run, args.samples, args.out, config, args.figures, epochs)
-    print(f"wrote {out} ({len(SLIDES)} slides)")
+    titles: list[str] = []
+    out = build_report(args.results, args.run, args.samples, args.out, config, args.figures, epochs, titles)
+    print(f"wrote {out} ({len(titles)} slides)")
     left = placeholders_left(config)
     if left:
         print(f"note: report_config.json still has placeholders in {', '.join(left)}", file=sys.stderr)

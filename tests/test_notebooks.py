@@ -17,6 +17,28 @@ def test_six_notebooks_exist():
     assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
 
 
+def _built_notebooks() -> dict:
+    """{file name: notebook} as notebooks/_build_notebooks.py generates them (nothing written)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_build_notebooks", NOTEBOOK_DIR / "_build_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.NOTEBOOKS
+
+
+def test_committed_notebooks_are_the_builders_output():
+    """The notebooks are generated: an edit to a .ipynb (or a builder change not regenerated) fails here."""
+    nbformat = pytest.importorskip("nbformat")
+    built = _built_notebooks()
+    assert sorted(built) == [p.name for p in NOTEBOOKS]
+    for name, nb in built.items():
+        stored = json.loads((NOTEBOOK_DIR / name).read_text())
+        assert stored == json.loads(nbformat.writes(nb)), (
+            f"notebooks/{name} differs from notebooks/_build_notebooks.py: edit the builder, then run "
+            "python notebooks/_build_notebooks.py")
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_is_stored_stripped(path):
     """Committed notebooks carry no outputs and no execution counts (they are results, not source)."""

@@ -52,7 +52,7 @@ def report(smoke_run) -> Path:
     import hw2sep.evaluate
     import hw2sep.separate
     import hw2sep.train
-    from hw2sep.report import build_report, load_config
+    from hw2sep.report.build import build_report, load_config
 
     out = smoke_run["work"] / "report" / "report.pdf"
     with pytest.MonkeyPatch.context() as patch:
@@ -73,10 +73,10 @@ def _comparison(results: Path) -> list[dict]:
 
 
 def test_every_page_is_16_9_and_the_slide_count_is_fixed(report):
-    from hw2sep.report import SLIDES
+    from hw2sep.report.build import APPENDIX, SLIDES
 
     pages = pypdf.PdfReader(str(report)).pages
-    assert len(pages) == len(SLIDES) == 12
+    assert len(SLIDES) == 12 and len(pages) == len(SLIDES) + len(APPENDIX)  # 2 tracks: one appendix table page
     for page in pages:
         width, height = float(page.mediabox.width), float(page.mediabox.height)
         assert width / height == pytest.approx(16 / 9, abs=1e-3)
@@ -84,7 +84,7 @@ def test_every_page_is_16_9_and_the_slide_count_is_fixed(report):
 
 
 def test_slide_titles_follow_the_template(report):
-    from hw2sep.report import SLIDES
+    from hw2sep.report.build import SLIDES
 
     pages = _pages(report)
     for title, text in zip(SLIDES[1:], pages[1:]):
@@ -94,7 +94,7 @@ def test_slide_titles_follow_the_template(report):
 
 def test_sdr_numbers_in_the_pdf_equal_comparison_csv(report, smoke_run):
     """Result highlight: every epoch's and every phase method's SDR, formatted to 2 decimals, as in the csv."""
-    from hw2sep.report import SLIDES
+    from hw2sep.report.build import SLIDES
 
     text = _pages(report)[SLIDES.index("Result highlight")]
     rows = _comparison(smoke_run["results"])
@@ -111,7 +111,7 @@ def test_sdr_numbers_in_the_pdf_equal_comparison_csv(report, smoke_run):
 
 
 def test_findings_are_generated_from_the_numbers(report, smoke_run):
-    from hw2sep.report import SLIDES
+    from hw2sep.report.build import SLIDES
 
     text = " ".join(_pages(report)[SLIDES.index("Findings highlight")].split())
     rows = {(r["checkpoint"], r["method"], r["target"]): float(r["SDR"]) for r in _comparison(smoke_run["results"])}
@@ -129,12 +129,15 @@ def test_figures_are_saved_as_png_and_pdf(report):
 
 
 def test_missing_results_give_notes_not_a_crash(tmp_path):
-    from hw2sep.report import SLIDES, build_report, load_config
+    from hw2sep.report.build import SLIDES, build_report, load_config
+
+    from hw2sep.report.build import APPENDIX
 
     pdf = build_report(tmp_path / "no_results", tmp_path / "no_run", tmp_path / "no_samples", tmp_path / "r.pdf",
                        load_config(None))
     pages = _pages(pdf)
-    assert len(pages) == len(SLIDES)
+    assert len(pages) == len(SLIDES) + len(APPENDIX)
+    assert str(tmp_path) not in " ".join(pages)  # no absolute path of this machine on a slide
     text = " ".join(" ".join(pages).split())
     assert "no results yet" in text and "comparison.csv" in text
     assert "No Griffin-Lim result" in text
@@ -143,7 +146,7 @@ def test_missing_results_give_notes_not_a_crash(tmp_path):
 
 def test_a_missing_epoch_is_named_on_the_slide(smoke_run, tmp_path):
     """Epochs 1 and 150 wanted, only epoch 1 evaluated: the table says 'missing' and a note names epoch 150."""
-    from hw2sep.report import SLIDES, build_report, load_config
+    from hw2sep.report.build import SLIDES, build_report, load_config
 
     pdf = build_report(smoke_run["results"], smoke_run["run"], smoke_run["samples"], tmp_path / "r.pdf",
                        load_config(None), epochs=[1, 150])
@@ -169,7 +172,7 @@ def test_cli_bad_config_is_one_line(tmp_path):
 
 
 def test_plots_raise_a_clear_error_on_missing_inputs(tmp_path):
-    from hw2sep import plots
+    from hw2sep.report import plots
 
     with pytest.raises(Hw2sepError, match="log.csv"):
         plots.plot_loss_curves(tmp_path)
@@ -184,7 +187,7 @@ def test_plots_raise_a_clear_error_on_missing_inputs(tmp_path):
 def test_plots_draw_and_save(smoke_run, tmp_path):
     import numpy as np
 
-    from hw2sep import plots
+    from hw2sep.report import plots
     from hw2sep.checkpoint import load_model
 
     model, _ = load_model(smoke_run["run"] / "best.pt")
@@ -198,3 +201,96 @@ def test_plots_draw_and_save(smoke_run, tmp_path):
     rows = plots.architecture_rows(model)
     assert sum(r["parameters"] for r in rows) == sum(p.numel() for p in model.parameters())
     assert [r["layer"] for r in rows][:3] == ["input_mean", "input_scale", "fc1"]
+
+
+# ------------------------------------------------------------------ a full-size (50-track) fake evaluation
+
+FAKE_TRACKS = [f"Track {i:02d} - A Rather Long Artist Name - Song Title" for i in range(50)]
+
+
+def _write_csv(path: Path, fields: list[str], rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.fixture(scope="module")
+def fifty(tmp_path_factory) -> Path:
+    """RESULTS of 50 test tracks: epochs 25/50/150 with the mixture phase, epoch 50 also with Griffin-Lim."""
+    results = tmp_path_factory.mktemp("fifty") / "results"
+    comparison = []
+    for label, epoch, methods in (("epoch_025", 25, ["mixture"]), ("epoch_050", 50, ["mixture", "griffinlim"]),
+                                  ("epoch_150", 150, ["mixture"])):
+        for method in methods:
+            per_track = []
+            for i, track in enumerate(FAKE_TRACKS):
+                for target, base in (("vocals", 4.0), ("accompaniment", 10.0)):
+                    sdr = base + epoch / 100 + i * 0.05 - (2.5 if method == "griffinlim" else 0.0)
+                    per_track.append({"track": track, "target": target, "SDR": f"{sdr:.4f}", "SIR": f"{sdr + 6:.4f}",
+                                      "ISR": f"{sdr + 3:.4f}", "SAR": f"{sdr + 1:.4f}", "SDR_global": f"{sdr:.4f}"})
+            _write_csv(results / label / method / "per_track.csv", list(per_track[0]), per_track)
+            (results / label / method / "summary.json").write_text(f'{{"metric": "museval", "method": "{method}"}}')
+            for target, base in (("vocals", 4.0), ("accompaniment", 10.0)):
+                sdr = base + epoch / 100 + 1.225 - (2.5 if method == "griffinlim" else 0.0)
+                comparison.append({"checkpoint": label, "epoch": epoch, "method": method, "target": target,
+                                   "tracks": 50, "SDR": f"{sdr:.4f}", "SDR_mean": f"{sdr:.4f}", "SDR_global": f"{sdr:.4f}",
+                                   "SIR": f"{sdr + 6:.4f}", "ISR": f"{sdr + 3:.4f}", "SAR": f"{sdr + 1:.4f}"})
+    _write_csv(results / "comparison.csv", list(comparison[0]), comparison)
+    return results
+
+
+def test_fifty_tracks_report(fifty, tmp_path):
+    """50 tracks: the per-track figure shows the extremes, the appendix lists all, own slides appear, no local paths."""
+    from hw2sep.report.build import APPENDIX, OWN_SLIDES, SLIDES, build_report, load_config
+
+    config = load_config(None)
+    config.update(findings=["Griffin-Lim smears the consonants of every track I listened to."],
+                  discussion=["A longer training would need a GPU with more memory."])
+    titles: list[str] = []
+    pdf = build_report(fifty, tmp_path / "no_run", tmp_path / "no_samples", tmp_path / "report.pdf", config,
+                       titles=titles)
+    pages = _pages(pdf)
+    assert len(pages) == len(titles) == len(SLIDES) + 2 + 1 + 2  # own findings + discussion, 2 appendix table pages
+    assert titles[5] == OWN_SLIDES["findings"] and OWN_SLIDES["discussion"] in titles
+    joined = " ".join(" ".join(pages).split())
+    assert "Griffin-Lim smears the consonants" in joined and "A longer training would need" in joined
+    assert str(tmp_path) not in joined and str(fifty) not in joined
+    appendix = " ".join(" ".join(p.split()) for p, t in zip(pages, titles) if t == APPENDIX[1])
+    for track in FAKE_TRACKS:
+        assert track[:34].strip() in appendix, track
+    assert "tracks 1-32 of 50" in appendix and "tracks 33-50 of 50" in appendix
+    bss = " ".join(pages[titles.index(APPENDIX[0])].split())
+    assert "SIR (dB)" in bss and "SAR (dB)" in bss and f"{4.0 + 0.5 + 1.225 - 2.5 + 6:.2f}" in bss  # GL vocals SIR
+    assert "AMP" not in joined
+
+
+def test_per_track_figure_shows_best_and_worst(fifty):
+    from hw2sep.report import plots
+
+    fig = plots.plot_per_track_sdr(fifty, "epoch_050")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(labels) == 20 and labels[0].startswith("Track 00") and labels[-1].startswith("Track 49")
+    legend = ax.get_legend()
+    fig.canvas.draw() if hasattr(fig.canvas, "draw") else None
+    assert legend.get_bbox_to_anchor().x0 >= ax.get_window_extent().x1 - 1  # legend right of the axes
+    assert "30 tracks not shown" in " ".join(t.get_text() for t in ax.texts)
+    every = plots.plot_per_track_sdr(fifty, "epoch_050", extremes=None)
+    assert len(every.axes[0].get_yticklabels()) == 50
+
+
+def test_table_headers_fit_their_cells():
+    from hw2sep.report.plots import fit_fontsize
+
+    assert fit_fontsize("accompaniment\nSDR (dB)", 1.9, 16, bold=True) < 16  # shrunk to fit
+    assert fit_fontsize("SDR", 1.9, 16, bold=True) == 16
+
+
+def test_amp_is_shown_for_cuda_runs_only():
+    from hw2sep.report.text import settings_rows
+
+    meta = {"train_seconds": 100.0, "train": {"device": "cpu", "amp": True}}
+    assert "AMP" not in settings_rows(meta)[-1][1]
+    assert "AMP on" in settings_rows({**meta, "device": "cuda:0"})[-1][1]

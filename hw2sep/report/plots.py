@@ -16,16 +16,14 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
-from hw2sep import SAMPLE_RATE, TARGETS
 from hw2sep.errors import Hw2sepError
 from hw2sep.fileio import atomic_path
+from hw2sep.names import SAMPLE_RATE, TARGETS, method_label
 from hw2sep.results import epoch_checkpoints, find_row, read_comparison, read_log, read_per_track
 
 FONT, TITLE = 14, 18
 _MPL = tuple(int(x) for x in matplotlib.__version__.split(".")[:2])
 COLORS = {"vocals": "#d1495b", "accompaniment": "#00798c", "train": "#edae49", "valid": "#30638e"}
-METHOD_LABELS = {"mixture": "mixture phase", "wiener": "Wiener (EM)", "griffinlim": "Griffin-Lim\n(random init)",
-                 "griffinlim-librosa": "librosa\nGriffin-Lim", "griffinlim-mixinit": "Griffin-Lim\n(mixture init)"}
 
 
 def save_figure(fig: Figure, folder: str | os.PathLike, name: str, dpi: int = 150) -> list[Path]:
@@ -131,7 +129,7 @@ def plot_sdr_vs_epoch(results: str | os.PathLike, method: str = "mixture",
         medians = [(find_row(rows, have[e], method, target) or {}).get("SDR") if e in have else None for e in epochs]
         _boxes(ax, groups, medians, [f"epoch {e}" for e in epochs], COLORS[target])
         _style(ax, target, "checkpoint", "SDR (dB)")
-    fig.suptitle(f"Test SDR per track ({METHOD_LABELS.get(method, method).replace(chr(10), ' ')}); "
+    fig.suptitle(f"Test SDR per track ({method_label(method)}); "
                  "bold: median of per-track medians", fontsize=TITLE)
     return fig
 
@@ -155,36 +153,50 @@ def plot_phase_comparison(results: str | os.PathLike, checkpoint: str,
                 ax.plot(np.arange(1, len(methods) + 1), ys, color="grey", alpha=0.35, lw=1)
         groups = [np.array([v for v in p.values() if v is not None and math.isfinite(v)]) for p in per_track]
         medians = [(find_row(rows, checkpoint, m, target) or {}).get("SDR") for m in methods]
-        _boxes(ax, groups, medians, [METHOD_LABELS.get(m, m) for m in methods], COLORS[target])
+        _boxes(ax, groups, medians, [method_label(m, 16) for m in methods], COLORS[target])
         _style(ax, target, None, "SDR (dB)")
     epoch = (find_row(rows, checkpoint, methods[0], TARGETS[0]) or {}).get("epoch")
     fig.suptitle(f"Mixture phase vs Griffin-Lim: {checkpoint}" + (f" (epoch {epoch})" if epoch else ""), fontsize=TITLE)
     return fig
 
 
-def plot_per_track_sdr(results: str | os.PathLike, checkpoint: str, method: str = "mixture") -> Figure:
-    """One dot per track and target, tracks sorted by vocals SDR; dashed lines at the medians."""
+def plot_per_track_sdr(results: str | os.PathLike, checkpoint: str, method: str = "mixture",
+                       extremes: int | None = 10) -> Figure:
+    """One dot per track and target, tracks sorted by vocals SDR; dashed lines at the medians (over all tracks).
+
+    With more than ``2 * extremes`` tracks only the worst and the best ``extremes`` are drawn (a gap
+    line between them), so that 50 track names stay readable; ``extremes=None`` draws every track.
+    The legend sits outside the axes, right of the plot.
+    """
     rows = read_per_track(results, checkpoint, method)
     sdr = {t: {r["track"]: r["SDR"] for r in rows if r["target"] == t} for t in TARGETS}
     key = lambda name: sdr[TARGETS[0]].get(name) if sdr[TARGETS[0]].get(name) is not None else -math.inf  # noqa: E731
     tracks = sorted(sdr[TARGETS[0]], key=key)
+    total = len(tracks)
+    cut = extremes is not None and total > 2 * extremes
+    if cut:
+        tracks = tracks[:extremes] + tracks[-extremes:]
     fig = _figure(12.0, max(4.5, min(6.5, 1.5 + 0.3 * len(tracks))))
     ax = fig.add_subplot()
-    y = np.arange(len(tracks))
+    y = np.arange(len(tracks)) + ((np.arange(len(tracks)) >= extremes) if cut else 0)  # an empty row at the cut
     for target, marker in zip(TARGETS, ("o", "s")):
         values = np.array([np.nan if sdr[target].get(t) is None else sdr[target][t] for t in tracks], dtype=float)
         ax.scatter(values, y, s=70, marker=marker, color=COLORS[target], label=target, zorder=3)
-        if np.isfinite(values).any():
-            median = float(np.nanmedian(values))
-            ax.axvline(median, color=COLORS[target], ls="--", lw=1.5)
-            ax.text(median, 1.0, f" median {median:.2f} dB", transform=ax.get_xaxis_transform(), fontsize=FONT - 1,
-                    color=COLORS[target], va="bottom", rotation=0)
-    ax.set_yticks(y, [t[:40] for t in tracks], fontsize=max(6, min(FONT - 1, int(260 / max(len(tracks), 1)))))
+        everything = np.array([v for v in sdr[target].values() if v is not None], dtype=float)
+        if np.isfinite(everything).any():
+            median = float(np.nanmedian(everything))
+            ax.axvline(median, color=COLORS[target], ls="--", lw=1.5, label=f"{target} median {median:.2f} dB")
+    if cut:
+        ax.axhline(extremes, color="grey", ls=":", lw=1)
+        ax.text(1.0, extremes, f" {total - 2 * extremes} tracks not shown ", transform=ax.get_yaxis_transform(),
+                ha="right", va="center", fontsize=FONT - 2, color="grey", backgroundcolor="white")
+    labelsize = max(8, min(FONT - 1, int(260 / max(len(tracks), 1))))
+    ax.set_yticks(y, [t[:40] for t in tracks])
     _style(ax, None, "SDR (dB): median over 1 s windows", None)
-    ax.tick_params(axis="y", labelsize=max(6, min(FONT - 1, int(260 / max(len(tracks), 1)))))
-    ax.legend(fontsize=FONT - 1, loc="lower right")
-    fig.suptitle(f"Per-track SDR: {checkpoint}, {METHOD_LABELS.get(method, method).replace(chr(10), ' ')}",
-                 fontsize=TITLE)
+    ax.tick_params(axis="y", labelsize=labelsize)
+    ax.legend(fontsize=FONT - 2, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    which = f"worst and best {extremes} of {total} tracks" if cut else f"{total} tracks"
+    fig.suptitle(f"Per-track SDR: {checkpoint}, {method_label(method)} ({which})", fontsize=TITLE)
     return fig
 
 
@@ -326,14 +338,29 @@ def draw_table(ax, header: Sequence[str], cells: Sequence[Sequence[str]], col_wi
     heights = np.array([1.3 * max(c.count("\n") + 1 for c in row) + 0.9 for row in rows])
     heights /= heights.sum()
     tab = Table(ax, bbox=(0, 0, 1, 1))
+    width_in = ax.get_position().width * ax.figure.get_size_inches()[0]
     for r, row in enumerate(rows):
         strong = r == 0 or r in bold_rows
         for c, text in enumerate(row):
             cell = tab.add_cell(r, c, widths[c], heights[r], text=text, loc="right" if r and _is_number(text) else "left",
                                 facecolor="#e8eef4" if strong else "white", edgecolor="#bbbbbb")
-            cell.set_text_props(fontsize=fontsize - (r == 0), fontweight="bold" if strong else "normal", linespacing=1.3)
+            size = fit_fontsize(text, widths[c] * width_in, fontsize - (r == 0), strong)
+            cell.set_text_props(fontsize=size, fontweight="bold" if strong else "normal", linespacing=1.3)
     tab.auto_set_font_size(False)
     ax.add_table(tab)
+
+
+def fit_fontsize(text: str, width_in: float, fontsize: float, bold: bool = False, smallest: float = 8) -> float:
+    """`fontsize`, reduced until the longest line of `text` fits `width_in` inches with the cell's padding.
+
+    Widths are estimated for DejaVu Sans: ~0.60 em per character (0.66 em bold).
+    """
+    longest = max((len(line) for line in str(text).split("\n")), default=0)
+    room = width_in * 0.78 * 72  # matplotlib pads 10 % of the cell width on each side, plus a margin
+    em = 0.66 if bold else 0.60
+    while fontsize > smallest and longest * em * fontsize > room:
+        fontsize -= 0.5
+    return fontsize
 
 
 def table_height(cells: Sequence[Sequence[str]], fontsize: float = FONT) -> float:

@@ -17,24 +17,29 @@ from datetime import date
 from pathlib import Path
 from typing import Callable, Sequence
 
-from hw2sep import plots
-from hw2sep import report_text as text
 from hw2sep.errors import Hw2sepError
-from hw2sep.results import (DamagedResultError, best_epoch, epochs_to_show, phase_checkpoint, read_checkpoint_meta,
-                            read_comparison, read_log, read_per_track)
-from hw2sep.slides import BODY, PAGE, Deck, bullets, image, note, pipeline, table, wrap
+from hw2sep.names import method_label
+from hw2sep.report import plots, text
+from hw2sep.results import (DamagedResultError, best_epoch, epochs_to_show, phase_checkpoint, read_checkpoint_meta, read_comparison,
+                            read_log, read_per_track)
+from hw2sep.report.slides import BODY, PAGE, Deck, bullets, image, note, pipeline, table, wrap
 
 DEFAULT_CONFIG = {
     "name": "YOUR NAME", "student_id": "YOUR STUDENT ID", "code_link": "https://YOUR-CLOUD-DRIVE-LINK",
     "course": "Music Information Retrieval, HW2", "title": "HW2: Vocals / accompaniment source separation",
     "subtitle": "Open-Unmix trained from scratch on MUSDB18; mixture phase vs Griffin-Lim",
     "epochs": [25, 50, 150], "gl_checkpoint": None, "novelty": [], "references": [],
+    "findings": [], "discussion": [],  # your own words: each list, when filled, gets its own slide
 }
 PLACEHOLDERS = ("YOUR NAME", "YOUR STUDENT ID", "YOUR-CLOUD-DRIVE-LINK")
 SLIDES = ("cover", "Novelty highlight", "Methodology highlight", "Result highlight", "Findings highlight",
           "Details: model", "Details: training and augmentation", "Analysis: SDR vs epoch",
           "Analysis: mixture phase vs Griffin-Lim", "Analysis: per-track SDR",
           "Analysis: spectrograms and listening samples", "References")
+OWN_SLIDES = {"findings": "Findings: own analysis", "discussion": "Discussion"}  # shown when the config fills them
+APPENDIX = ("Appendix: SDR, SIR, ISR and SAR", "Appendix: per-track SDR")  # the per-track table may take pages
+TRACKS_PER_COLUMN = 16
+REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -165,7 +170,7 @@ def _spectrograms(samples: Path, prefer: str | None):
     model = prefer if prefer in models else (models[-1] if models else None)
     picks += [e for e in mine if e["kind"] == "estimate" and e["target"] == "vocals" and e["model"] == model][:2]
     names = {"mixture": "mixture", "reference": "reference vocals"}
-    signals = {names.get(e["kind"], f"vocals: {e['model']}, {text.METHOD_NAMES.get(e['method'], e['method'])}"):
+    signals = {names.get(e["kind"], f"vocals: {e['model']}, {method_label(e['method'])}"):
                sf.read(str(samples / e["file"]), dtype="float32", always_2d=True)[0].T for e in picks}
     return plots.plot_spectrograms(signals, title=f"{track} (excerpt)")
 
@@ -189,12 +194,21 @@ def dataset_description(meta: dict | None) -> str:
     return f"training data: {name}; " + ", ".join(f"{n} {s}" for s, n in counts.items()) + " tracks"
 
 
+def public(text: str) -> str:
+    """`text` without this machine's absolute paths: repository paths become relative, others keep
+    their last two parts ("…/results/comparison.csv"), so no slide shows the student's folders."""
+    import re
+
+    text = str(text).replace(str(REPO) + os.sep, "")
+    return re.sub(r"(?<![\w.:/])(?:[A-Za-z]:)?[/\\](?:[^\s/\\:]+[/\\])+([^\s/\\:]+[/\\][^\s/\\:]+)", r"…/\1", text)
+
+
 # ---------------------------------------------------------------- slides
 def _figure_or_note(fig, inputs: Inputs, name: str, rect=BODY) -> None:
     if name in inputs.pngs:
         image(fig, inputs.pngs[name], rect)
     else:
-        note(fig, f"{name.replace('_', ' ')}: {inputs.missing.get(name, 'not available')}", rect)
+        note(fig, public(f"{name.replace('_', ' ')}: {inputs.missing.get(name, 'not available')}"), rect)
 
 
 def _cover(deck: Deck, inputs: Inputs) -> None:
@@ -255,7 +269,7 @@ def _results(deck: Deck, inputs: Inputs) -> None:
     fig = deck.slide("Result highlight", "test-set SDR in dB: median over tracks of the per-track median over 1 s windows")
     if not rows:
         damaged = inputs.damaged.get("comparison")
-        note(fig, f"results damaged: {damaged}" if damaged else f"no results yet: {inputs.missing.get('comparison')}")
+        note(fig, public(f"results damaged: {damaged}" if damaged else f"no results yet: {inputs.missing.get('comparison')}"))
         return
     header, cells, notes = text.sdr_table(rows, inputs.epochs, inputs.results)
     low = table(fig, header, cells, 0.05, 0.70, 0.42, 16, (0.30, 0.35, 0.35),
@@ -272,7 +286,8 @@ def _results(deck: Deck, inputs: Inputs) -> None:
     if inputs.epoch_note:
         notes.insert(0, inputs.epoch_note)
     for i, line in enumerate(notes):
-        fig.text(0.05, min(low - 0.06, 0.20) - 0.035 * i, f"note: {line}", fontsize=14, color="#a33", style="italic")
+        fig.text(0.05, min(low - 0.06, 0.20) - 0.035 * i, public(f"note: {line}"), fontsize=14, color="#a33",
+                 style="italic")
 
 
 def _findings(deck: Deck, inputs: Inputs) -> None:
@@ -303,7 +318,7 @@ def _training(deck: Deck, inputs: Inputs) -> None:
         settings = [[k, wrap(v, 0.45 * 0.78 * PAGE[0] * 0.95, 12)] for k, v in text.settings_rows(inputs.meta)]
         table(fig, ["setting", "value"], settings, 0.03, 0.80, 0.45, 12, (0.22, 0.78))
     else:
-        note(fig, f"no checkpoint json: {inputs.missing.get('meta')}", (0.03, 0.10, 0.45, 0.70))
+        note(fig, public(f"no checkpoint json: {inputs.missing.get('meta')}"), (0.03, 0.10, 0.45, 0.70))
     _figure_or_note(fig, inputs, "loss_curves", (0.50, 0.18, 0.48, 0.62))
     fig.text(0.50, 0.15, wrap(text.loss_findings(inputs.log)[0], 0.46 * PAGE[0], 13), fontsize=13, va="top")
 
@@ -326,9 +341,48 @@ def _spectro(deck: Deck, inputs: Inputs) -> None:
     fig = deck.slide("Analysis: spectrograms and listening samples")
     _figure_or_note(fig, inputs, "spectrograms", (0.05, 0.22, 0.90, 0.62))
     index = inputs.samples / "index.md"
-    line = (f"Listening samples: {index} (mixture, references and estimates of the loudest 10 s per track)"
-            if index.exists() else f"no listening samples in {inputs.samples} yet")
-    bullets(fig, [line], (0.05, 0.06, 0.90, 0.14), fontsize=15)
+    where = f"{inputs.samples.name}/index.md" + (f" at {inputs.config['code_link']}" if inputs.config.get("code_link") else "")
+    line = (f"Listening samples: {where} (mixture, references and estimates of the loudest 10 s per track)"
+            if index.exists() else f"no listening samples in {inputs.samples.name}/ yet")
+    bullets(fig, [public(line)], (0.05, 0.06, 0.90, 0.14), fontsize=15)
+
+
+def _own(deck: Deck, inputs: Inputs, key: str) -> None:
+    """The student's own findings or discussion (report_config.json), on a slide of their own when filled."""
+    items = [str(i) for i in inputs.config.get(key) or [] if str(i).strip()]
+    if items:
+        fig = deck.slide(OWN_SLIDES[key], "in my own words (report_config.json)")
+        bullets(fig, items, fontsize=17, gap=0.45)
+
+
+def _bss_appendix(deck: Deck, inputs: Inputs) -> None:
+    fig = deck.slide(APPENDIX[0], "median of per-track medians; SIR: interference, SAR: artifacts, ISR: spatial image")
+    label = inputs.gl_checkpoint or (inputs.best[1] if inputs.best else None)
+    if label is None:
+        note(fig, "no evaluated checkpoint in comparison.csv yet")
+        return
+    header, cells = text.bss_table(inputs.rows, label)
+    table(fig, header, cells, 0.05, 0.76, 0.90, 14, (0.34, 0.18, 0.12, 0.12, 0.12, 0.12),
+          title=f"{text.checkpoint_label(inputs.rows, label)}, {text.track_count_label(inputs.rows)}"
+                + ("; ISR 'missing': mir_eval's BSS Eval v3 has none" if "mir_eval" in _metric(inputs) else ""))
+
+
+def _per_track_appendix(deck: Deck, inputs: Inputs) -> None:
+    """Every track's SDR, two tables of TRACKS_PER_COLUMN rows per page, as many pages as needed."""
+    label = inputs.gl_checkpoint or (inputs.best[1] if inputs.best else None)
+    per_track = _attempt(inputs, "per_track", lambda: read_per_track(inputs.results, label, "mixture")) if label else None
+    if not per_track:
+        note(deck.slide(APPENDIX[1]), "no per-track results yet")
+        return
+    header, cells = text.per_track_table(per_track)
+    page = 2 * TRACKS_PER_COLUMN
+    for first in range(0, len(cells), page):
+        fig = deck.slide(APPENDIX[1], f"{text.checkpoint_label(inputs.rows, label)}, mixture phase, tracks "
+                                      f"{first + 1}-{min(first + page, len(cells))} of {len(cells)} (best vocals first)")
+        for column in range(2):
+            part = cells[first + column * TRACKS_PER_COLUMN: first + (column + 1) * TRACKS_PER_COLUMN]
+            if part:
+                table(fig, header, part, 0.04 + 0.47 * column, 0.80, 0.45, 10, (0.58, 0.21, 0.21))
 
 
 def _references(deck: Deck, inputs: Inputs) -> None:
@@ -345,8 +399,14 @@ def _references(deck: Deck, inputs: Inputs) -> None:
 
 
 def build_report(results: PathLike, run: PathLike, samples: PathLike, out: PathLike, config: dict | None = None,
-                 figures: PathLike | None = None, epochs: Sequence[int] | None = None) -> Path:
-    """Write the report PDF to ``out`` (figures to ``figures``, default OUT's folder/figures); returns ``out``."""
+                 figures: PathLike | None = None, epochs: Sequence[int] | None = None,
+                 titles: list[str] | None = None) -> Path:
+    """Write the report PDF to ``out`` (figures to ``figures``, default OUT's folder/figures); returns ``out``.
+
+    The template slides (`SLIDES`) come first, then the student's own findings / discussion slides
+    when report_config.json fills them, then the appendix; ``titles``, if given, receives every
+    page's title in order.
+    """
     out = Path(out)
     config = config or load_config(None)
     inputs = gather(results, run, samples, figures or out.parent / "figures", config, epochs)
@@ -357,6 +417,7 @@ def build_report(results: PathLike, run: PathLike, samples: PathLike, out: PathL
         _methodology(deck, inputs)
         _results(deck, inputs)
         _findings(deck, inputs)
+        _own(deck, inputs, "findings")
         _model(deck, inputs)
         _training(deck, inputs)
         _analysis(deck, inputs, "Analysis: SDR vs epoch", "sdr_vs_epoch",
@@ -366,7 +427,12 @@ def build_report(results: PathLike, run: PathLike, samples: PathLike, out: PathL
                                   lambda: text.phase_findings(inputs.rows, inputs.gl_checkpoint)[:3]))
         _analysis(deck, inputs, "Analysis: per-track SDR", "per_track_sdr", _per_track_lines(inputs))
         _spectro(deck, inputs)
+        _own(deck, inputs, "discussion")
         _references(deck, inputs)
+        _bss_appendix(deck, inputs)
+        _per_track_appendix(deck, inputs)
+        if titles is not None:
+            titles[:] = deck.titles
     return out
 
 

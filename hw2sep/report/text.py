@@ -10,12 +10,10 @@ import math
 from pathlib import Path
 from typing import Sequence
 
-from hw2sep import TARGETS
+from hw2sep.names import TARGETS, method_label
 from hw2sep.results import epoch_checkpoints, find_row, methods_of
 
 MISSING = "missing"
-METHOD_NAMES = {"mixture": "mixture phase", "wiener": "Wiener filter (EM)", "griffinlim": "Griffin-Lim (random init)",
-                "griffinlim-librosa": "librosa.griffinlim", "griffinlim-mixinit": "Griffin-Lim (mixture-phase init)"}
 
 
 def fmt(value: float | None, signed: bool = False) -> str:
@@ -60,13 +58,32 @@ def phase_table(rows: Sequence[dict], checkpoint: str) -> tuple[list[str], list[
     base = {t: (find_row(rows, checkpoint, "mixture", t) or {}).get("SDR") for t in TARGETS}
     cells = []
     for method in methods_of(rows, checkpoint):
-        row = [METHOD_NAMES.get(method, method)]
+        row = [method_label(method)]
         for t in TARGETS:
             sdr = (find_row(rows, checkpoint, method, t) or {}).get("SDR")
             delta = None if sdr is None or base[t] is None or method == "mixture" else sdr - base[t]
             row.append(fmt(sdr) + ("" if delta is None else f" ({fmt(delta, signed=True)})"))
         cells.append(row)
     return ["phase", *(f"{t}\nSDR (dB) (Δ)" for t in TARGETS)], cells
+
+
+def bss_table(rows: Sequence[dict], checkpoint: str) -> tuple[list[str], list[list[str]]]:
+    """(header, cells): SDR, SIR, ISR and SAR (median of medians) per method and target of one checkpoint."""
+    cells = []
+    for method in methods_of(rows, checkpoint):
+        for t in TARGETS:
+            row = find_row(rows, checkpoint, method, t) or {}
+            cells.append([method_label(method), t, *(fmt(row.get(m)) for m in ("SDR", "SIR", "ISR", "SAR"))])
+    return ["phase", "target", "SDR (dB)", "SIR (dB)", "ISR (dB)", "SAR (dB)"], cells
+
+
+def per_track_table(per_track: Sequence[dict]) -> tuple[list[str], list[list[str]]]:
+    """(header, cells): every track's SDR per target, sorted by vocals SDR (best first)."""
+    sdr = {}
+    for r in per_track:
+        sdr.setdefault(r["track"], {})[r["target"]] = r["SDR"]
+    order = sorted(sdr, key=lambda n: -(sdr[n].get(TARGETS[0]) if sdr[n].get(TARGETS[0]) is not None else -math.inf))
+    return ["track", *(f"{t}\nSDR (dB)" for t in TARGETS)], [[n[:34], *(fmt(sdr[n].get(t)) for t in TARGETS)] for n in order]
 
 
 def epoch_findings(rows: Sequence[dict], epochs: Sequence[int], method: str = "mixture") -> list[str]:
@@ -78,7 +95,7 @@ def epoch_findings(rows: Sequence[dict], epochs: Sequence[int], method: str = "m
     out = []
     for target in TARGETS:
         values = [(e, (find_row(rows, have[e], method, target) or {}).get("SDR")) for e in shown]
-        out.append(f"{target.capitalize()} SDR ({METHOD_NAMES[method]}): "
+        out.append(f"{target.capitalize()} SDR ({method_label(method)}): "
                    + " → ".join(f"{fmt(v)} dB (epoch {e})" for e, v in values) + ".")
     vocals = [(find_row(rows, have[e], method, "vocals") or {}).get("SDR") for e in shown]
     scored = [(v, e) for v, e in zip(vocals, shown) if v is not None]
@@ -110,7 +127,7 @@ def phase_findings(rows: Sequence[dict], checkpoint: str | None) -> list[str]:
             verb = "loses" if new < old else "gains"
             parts.append(f"{verb} {fmt(abs(new - old))} dB on {target} ({fmt(new)} vs {fmt(old)} dB)")
         if parts:
-            out.append(f"{METHOD_NAMES.get(method, method)} at {label} " + " and ".join(parts)
+            out.append(f"{method_label(method)} at {label} " + " and ".join(parts)
                        + " against the mixture phase.")
     gl = {m: find_row(rows, checkpoint, m, "vocals") for m in ("mixture", "griffinlim")}
     if all(gl.values()) and all(gl[m].get(k) is not None for m in gl for k in ("SIR", "SAR")):
@@ -163,8 +180,9 @@ def settings_rows(meta: dict) -> list[list[str]]:
         ["data", f"train on '{train.get('train_subset')}', validate on '{train.get('valid_subset')}'"],
     ]
     if meta.get("train_seconds") is not None:
-        rows.append(["time", f"{_duration(meta['train_seconds'])} of training on {train.get('device')}"
-                             f" (AMP {on(train.get('amp'))})"])
+        device = meta.get("device") or train.get("device")  # the resolved device when the json records it
+        amp = f" (AMP {on(train.get('amp'))})" if "cuda" in str(device) else ""  # AMP runs on CUDA only
+        rows.append(["time", f"{_duration(meta['train_seconds'])} of training on {device}{amp}"])
     return rows
 
 

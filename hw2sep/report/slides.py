@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from hw2sep.fileio import atomic_path
-from hw2sep.plots import draw_table, table_height
+from hw2sep.report.plots import draw_table, table_height
 
 PAGE = (13.333, 7.5)
 BODY = (0.05, 0.08, 0.90, 0.72)  # under the title, above the footer

@@ -1,0 +1,302 @@
+"""What the course notebooks share: one folder layout, the SMOKE settings, input checks, a listening panel.
+
+The notebooks hold parameters, calls and prose; the decisions they have in common live here, so
+that 01..06 agree on where each step writes and a later notebook can say which earlier one to
+run when its input is missing. SMOKE (``HW2SEP_SMOKE=1``, used by CI) swaps MUSDB18 for a tiny
+toy dataset, the model for a tiny one and the epochs for (1, 2, 3), and writes under scratch/smoke.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from hw2sep.errors import Hw2sepError
+from hw2sep.names import SAMPLE_RATE
+
+REPO = Path(__file__).resolve().parents[2]
+SMOKE_EPOCHS = (1, 2, 3)
+SMOKE_TOY = {"n_train": 4, "n_test": 2, "seconds": 6.0}
+SMOKE_TRAIN = {"batch_size": 4, "seq_dur": 2.0, "samples_per_track": 4, "nb_workers": 0,
+               "model_options": {"hidden_size": 32, "nb_layers": 1}}
+
+
+@dataclass
+class Workspace:
+    """Where each notebook reads and writes, for one WORK folder (relative paths: from the repository root).
+
+    Layout: WORK/.cache/musdb_npy (npy cache), WORK/runs/umx (checkpoints, log.csv), WORK/results
+    (evaluation), WORK/samples (listening samples), WORK/report (report.pdf, figures/); with SMOKE
+    also WORK/toy_musdb (the generated dataset). DRIVE (Colab) mirrors WORK/runs.
+    """
+
+    work: Path
+    musdb: Path
+    smoke: bool = False
+    device: str = "auto"
+    epochs: tuple[int, ...] = (25, 50, 150)
+    train_options: dict = field(default_factory=dict)
+    metric: str = "museval"
+    config: str = "configs/umx.json"
+    drive: Path | None = None
+
+    @classmethod
+    def create(cls, musdb_root: str | os.PathLike, work: str | os.PathLike, device: str = "auto",
+               epochs: Sequence[int] = (25, 50, 150), smoke: bool = False, metric: str | None = None,
+               config: str = "configs/umx.json", drive: str | os.PathLike | None = None) -> "Workspace":
+        """The workspace of the notebook parameters; SMOKE overrides data, epochs, device and model size."""
+        work = Path(work).expanduser()
+        work = work if work.is_absolute() else REPO / work
+        drive = Path(drive).expanduser() if drive else None
+        if smoke:
+            return cls(work, work / "toy_musdb", True, "cpu", SMOKE_EPOCHS, dict(SMOKE_TRAIN), metric or "fast",
+                       config, None)
+        return cls(work, Path(musdb_root).expanduser(), False, device, tuple(int(e) for e in epochs), {},
+                   metric or "museval", config, drive)
+
+    def resolved_device(self) -> str:
+        """The device DEVICE resolves to here ('auto' picks CUDA, then MPS, then CPU)."""
+        from hw2sep.devices import resolve_device
+
+        return str(resolve_device(self.device))
+
+    def describe(self) -> str:
+        """What the parameters resolved to, plus a loud warning when a real run would train on a CPU."""
+        device = self.resolved_device()
+        lines = [f"SMOKE={self.smoke}  data={self.musdb}  work={self.work}",
+                 f"device={self.device} -> {device}  epochs={self.epochs}  metric={self.metric}  config={self.config}"
+                 + (f"  drive mirror={self.drive}" if self.drive else "")]
+        if device == "cpu" and not self.smoke:
+            lines.append("WARNING: no GPU here, the model would train on the CPU: 150 epochs take DAYS. "
+                         "On Colab: Runtime > Change runtime type > GPU, then rerun from the top.")
+        return "\n".join(lines)
+
+    npy = property(lambda self: self.work / ".cache" / "musdb_npy")
+    run = property(lambda self: self.work / "runs" / "umx")
+    results = property(lambda self: self.work / "results")
+    samples = property(lambda self: self.work / "samples")
+    report_pdf = property(lambda self: self.work / "report" / "report.pdf")
+    figures = property(lambda self: self.work / "report" / "figures")
+    drive_run = property(lambda self: self.drive / "runs" / "umx" if self.drive else None)
+
+    def ensure_dataset(self) -> Path:
+        """SMOKE: generate the toy MUSDB (once). Otherwise check that MUSDB_ROOT holds MUSDB18(-HQ)."""
+        from hw2sep.data import detect_layout
+        from hw2sep.toy import make_toy_musdb
+
+        if self.smoke:
+            make_toy_musdb(self.musdb, **SMOKE_TOY)
+        detect_layout(self.musdb)
+        return self.musdb
+
+    def require(self, path: str | os.PathLike, made_by: str) -> Path:
+        """`path` if it exists, else a clear error naming the notebook that makes it."""
+        path = Path(path)
+        if not path.exists():
+            raise Hw2sepError(f"{path} is missing: run {made_by} first (with the same WORK={self.work})")
+        return path
+
+    def checkpoint(self, label: str) -> Path:
+        """RUN/<label>.pt (e.g. 'epoch_025', 'best'), checked to exist with its json."""
+        self.require(self.run / f"{label}.json", "notebooks/02_train.ipynb")
+        return self.require(self.run / f"{label}.pt", "notebooks/02_train.ipynb")
+
+    def epoch_checkpoints(self) -> list[Path]:
+        """The kept checkpoints of the chosen epochs, RUN/epoch_NNN.pt."""
+        return [self.checkpoint(f"epoch_{e:03d}") for e in self.epochs]
+
+
+# Seconds of CPU time per second of stereo audio (two sources, 1 s windows), measured with
+# python bench/bench_sdr.py --seconds 30 (one process, load ~5 on 2 cores: wall time was 5x longer).
+METRIC_COST_S_PER_S = {"museval": 0.27, "fast": 0.021, "mir_eval": 1.17}
+
+
+def evaluation_estimate(musdb_root: str | os.PathLike, metric: str, n_tracks: int | None = None, runs: int = 1) -> str:
+    """How long scoring `runs` checkpoint x method passes over the test tracks takes, from the measured costs."""
+    from hw2sep.data import list_tracks
+
+    seconds = sum(t.num_samples() for t in list_tracks(musdb_root, "test")[:n_tracks]) / SAMPLE_RATE
+    cost = METRIC_COST_S_PER_S[metric] * seconds * runs
+    return (f"scoring: {runs} pass(es) x {seconds / 60:.1f} min of test audio x {METRIC_COST_S_PER_S[metric]} s/s "
+            f"({metric}, CPU, measured) ~ {cost / 60:.1f} min of CPU time, plus separation")
+
+
+def dataset_durations(musdb_root: str | os.PathLike) -> dict[str, list[float]]:
+    """Track durations in seconds per subset (train, valid, test), read from the file headers."""
+    from hw2sep.data import SUBSETS, list_tracks
+
+    return {s: [t.num_samples() / SAMPLE_RATE for t in list_tracks(musdb_root, s)] for s in SUBSETS}
+
+
+def duration_table(durations: dict[str, list[float]]) -> str:
+    """Counts and durations per subset as an aligned text table."""
+    lines = [f"{'subset':<8}{'tracks':>7}{'total (min)':>13}{'mean (s)':>10}{'min (s)':>9}{'max (s)':>9}"]
+    for subset, d in durations.items():
+        if d:
+            lines.append(f"{subset:<8}{len(d):>7}{sum(d) / 60:>13.1f}{sum(d) / len(d):>10.1f}{min(d):>9.1f}{max(d):>9.1f}")
+        else:
+            lines.append(f"{subset:<8}{0:>7}")
+    return "\n".join(lines)
+
+
+def _entries(samples_dir: str | os.PathLike) -> list[dict]:
+    from hw2sep.samples import read_index
+
+    entries = read_index(samples_dir)
+    if not entries:
+        raise Hw2sepError(f"no listening samples in {samples_dir}: run the export cell of 05_listening first")
+    return entries
+
+
+def audio_player(samples_dir: str | os.PathLike, entry: dict):
+    """An IPython Audio player for one sample index entry."""
+    from IPython.display import Audio
+
+    return Audio(filename=str(Path(samples_dir) / entry["file"]), rate=SAMPLE_RATE)
+
+
+def track_players(samples_dir: str | os.PathLike, track: str | None = None) -> list[tuple[str, object]]:
+    """(caption, Audio player) for every sample of one track (default: the first), mixture first."""
+    entries = _entries(samples_dir)
+    track = track or entries[0]["track"]
+    out = []
+    for e in (e for e in entries if e["track"] == track):
+        caption = " / ".join(str(e[k]) for k in ("kind", "target", "model", "method") if e[k])
+        sdr = f" (track SDR {e['sdr_db']:.2f} dB)" if e["sdr_db"] is not None else ""
+        out.append((caption + sdr, audio_player(samples_dir, e)))
+    return out
+
+
+def dataset_identity(musdb_root: str | os.PathLike) -> dict:
+    """What a samples index was made from: toy or MUSDB18 (stems) or MUSDB18-HQ (wav), and its test tracks.
+
+    The root's path is not part of it (the same dataset sits in different folders on Colab and at
+    home); the test track names are.
+    """
+    from hw2sep.data import detect_layout, list_tracks
+
+    root = Path(musdb_root)
+    kind = "toy" if (root / "toy_musdb.json").exists() else {"wav": "MUSDB18-HQ", "stems": "MUSDB18"}[detect_layout(root)]
+    return {"dataset": kind, "test_tracks": sorted(t.name for t in list_tracks(root, "test"))}
+
+
+def start_samples_index(samples_dir: str | os.PathLike, musdb_root: str | os.PathLike) -> Path | None:
+    """Record the dataset in SAMPLES/dataset.json; samples of another dataset move aside first.
+
+    A toy run must not merge into a MUSDB run's index.md: when SAMPLES already holds samples of a
+    different dataset (or of an unrecorded one), its index and wavs move to
+    ``SAMPLES/previous/<dataset>-<n>/`` and a new index starts. Returns that folder, or None.
+    """
+    import json
+    import shutil
+
+    samples_dir = Path(samples_dir)
+    identity = dataset_identity(musdb_root)
+    record = samples_dir / "dataset.json"
+    old = json.loads(record.read_text()) if record.exists() else None
+    has_samples = (samples_dir / "index.json").exists()
+    moved = None
+    if has_samples and old != identity:
+        name = (old or {}).get("dataset", "unknown")
+        n = 1
+        while (samples_dir / "previous" / f"{name}-{n}").exists():
+            n += 1
+        moved = samples_dir / "previous" / f"{name}-{n}"
+        moved.mkdir(parents=True)
+        for item in samples_dir.iterdir():
+            if item.name not in ("previous", "README.md", ".gitignore"):
+                shutil.move(str(item), moved / item.name)
+    samples_dir.mkdir(parents=True, exist_ok=True)
+    if old != identity or moved is not None:
+        record.write_text(json.dumps(identity, indent=2) + "\n")
+    return moved
+
+
+NO_SAMPLE = "no sample for this choice"
+
+
+def default_choice(entries: list[dict], results: str | os.PathLike | None = None) -> dict:
+    """Where the panel opens: the best epoch (highest median vocals SDR in RESULTS) with the mixture phase.
+
+    Without results (or when the best epoch has no samples) the model with samples of most methods.
+    """
+    from hw2sep.results import best_epoch, read_comparison
+
+    estimates = [e for e in entries if e["kind"] == "estimate"]
+    models = sorted({e["model"] for e in estimates})
+    best = None
+    if results is not None:
+        try:
+            best = (best_epoch(read_comparison(results)) or (None, None))[1]
+        except Hw2sepError:
+            best = None
+    model = best if best in models else max(models, key=lambda m: (len({e["method"] for e in estimates
+                                                                        if e["model"] == m}), m), default=None)
+    track = next((e["track"] for e in estimates if e["model"] == model), entries[0]["track"] if entries else None)
+    methods = methods_for(entries, track, model)
+    return {"track": track, "model": model, "method": "mixture" if "mixture" in methods else next(iter(methods), None),
+            "target": "vocals"}
+
+
+def methods_for(entries: list[dict], track: str | None, model: str | None) -> list[str]:
+    """The methods with an estimate sample for this track and model, mixture phase first."""
+    found = {e["method"] for e in entries if e["kind"] == "estimate" and e["track"] == track and e["model"] == model}
+    return sorted(found, key=lambda m: (m != "mixture", m))
+
+
+def listening_panel(samples_dir: str | os.PathLike, results: str | os.PathLike | None = None):
+    """An ipywidgets panel: pick track, checkpoint, method and target; hear mixture, reference and estimate.
+
+    Opens on the best epoch (from RESULTS/comparison.csv when given) with the mixture phase; the
+    method menu lists only the methods sampled for the chosen track and checkpoint, and a choice
+    without a sample says so. The players are HTML ``<audio>`` elements in an HTML widget (no
+    Output widget: those make nbclient wait for its timeout after the last cell). The returned
+    VBox carries ``.pickers`` (dict of Dropdowns) and ``.players`` (the HTML widget).
+    """
+    import html
+
+    import ipywidgets as widgets
+
+    entries = _entries(samples_dir)
+    estimates = [e for e in entries if e["kind"] == "estimate"]
+    start = default_choice(entries, results)
+    options = {"track": sorted({e["track"] for e in entries}), "model": sorted({e["model"] for e in estimates}),
+               "method": methods_for(entries, start["track"], start["model"]),
+               "target": sorted({e["target"] for e in estimates}, key=lambda t: t != "vocals")}
+    pickers = {k: widgets.Dropdown(options=v, value=start[k] if start[k] in v else None, description=k)
+               for k, v in options.items()}
+    players = widgets.HTML()
+
+    def player(e: dict) -> str:
+        sdr = f" (track SDR {e['sdr_db']:.2f} dB)" if e["sdr_db"] is not None else ""
+        return (f"<p><b>{html.escape(e['kind'])}</b>: {html.escape(e['file'])}{sdr}<br>"
+                f"{audio_player(samples_dir, e)._repr_html_()}</p>")
+
+    def show(_=None) -> None:
+        pick = {k: w.value for k, w in pickers.items()}
+        methods = methods_for(entries, pick["track"], pick["model"])
+        if list(pickers["method"].options) != methods:  # only what exists for this track and checkpoint
+            keep = pick["method"] if pick["method"] in methods else ("mixture" if "mixture" in methods else None)
+            pickers["method"].unobserve(show, names="value")
+            pickers["method"].options = methods
+            pickers["method"].value = keep if keep is not None else (methods[0] if methods else None)
+            pickers["method"].observe(show, names="value")
+            pick["method"] = pickers["method"].value
+        chosen = [e for e in estimates if all(e[k] == pick[k] for k in pick)]
+        if not chosen:
+            what = ", ".join(f"{k} {v}" for k, v in pick.items() if v is not None)
+            players.value = f"<p><i>{NO_SAMPLE}</i> ({html.escape(what)})</p>"
+            return
+        context = [e for e in entries if e["track"] == pick["track"] and (
+            e["kind"] == "mixture" or (e["kind"] == "reference" and e["target"] == pick["target"]))]
+        players.value = "".join(player(e) for e in context + chosen)
+
+    for w in pickers.values():
+        w.observe(show, names="value")
+    show()
+    panel = widgets.VBox([widgets.HBox([pickers["track"], pickers["model"]]),
+                          widgets.HBox([pickers["method"], pickers["target"]]), players])
+    panel.pickers, panel.players = pickers, players
+    return panel
