@@ -1,6 +1,6 @@
 """Generate the toy MUSDB dataset (MUSDB18-HQ wav layout, optionally MUSDB18 .stem.mp4 too).
 
-    python data_prep/make_toy_musdb.py --out DIR [--train N] [--test N] [--seconds S] [--seed K]
+    python -m data_prep.make_toy_musdb --out DIR [--train N] [--test N] [--seconds S] [--seed K]
                                        [--stem-mp4] [--valid N]
 
 Rerunning with the same arguments on a finished dataset is a no-op (it serves as a cache).
@@ -9,15 +9,12 @@ Rerunning with the same arguments on a finished dataset is a no-op (it serves as
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: import hw2sep from the repository root
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
+import argparse
+import time
+from typing import Sequence
 
-import argparse  # noqa: E402
-import time  # noqa: E402
-from typing import Sequence  # noqa: E402
-
-from hw2sep.errors import run_cli  # noqa: E402
-from hw2sep.toy import make_toy_musdb  # noqa: E402
+from hw2sep.errors import run_cli
+from hw2sep.toy import make_toy_musdb
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

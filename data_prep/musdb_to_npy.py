@@ -1,21 +1,17 @@
 """Convert MUSDB18 / MUSDB18-HQ to the npy cache that training reads.
 
-    python data_prep/musdb_to_npy.py --musdb-root ~/data/musdb18hq --out ~/data/musdb_npy
+    python -m data_prep.musdb_to_npy --musdb-root ~/data/musdb18hq --out ~/data/musdb_npy
 
 Rerunning skips finished tracks; the test subset is refused unless --allow-test.
 """
 
 import sys
-from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: import hw2sep from the repository root
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
+import argparse
+import time
 
-import argparse  # noqa: E402
-import time  # noqa: E402
-
-from hw2sep.errors import run_cli  # noqa: E402
-from hw2sep.prep import DTYPES, convert_to_npy, load_manifest  # noqa: E402
+from hw2sep.errors import run_cli
+from hw2sep.prep import DTYPES, convert_to_npy, load_manifest
 
 
 def main(argv=None) -> None:

@@ -55,7 +55,7 @@ def read_meta(path: str | Path) -> dict:
     problem = meta_problem(meta)
     if problem:
         raise Hw2sepError(f"{json_path} is damaged: {problem} (restore it from the training run folder, "
-                          "or rerun hw2sep/train.py)")
+                          "or rerun python -m hw2sep.train)")
     return meta
 
 
@@ -109,7 +109,7 @@ def load_state(path: str | Path, device: str | torch.device = "cpu") -> dict:
         if hostile:
             raise Hw2sepError(f"refusing checkpoint {pt}: it holds pickled Python objects ({hostile.group(1)}), "
                               "not only tensors, and loading those could run code; use a .pt written by "
-                              "hw2sep/train.py") from None
+                              "python -m hw2sep.train") from None
         found = re.search(r"WeightsUnpickler error:\s*(\S[^\n]*)", str(err))
         reason = found.group(1).strip() if found else "not a tensor file"
         raise Hw2sepError(f"cannot read checkpoint {pt}: {reason} (a damaged or incomplete copy? "

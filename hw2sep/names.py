@@ -17,6 +17,9 @@ METHODS = {
     "griffinlim": "Griffin-Lim (random init)",
     "griffinlim-librosa": "librosa.griffinlim",
     "griffinlim-mixinit": "Griffin-Lim (mixture-phase init)",
+    "mel": "mel -> Griffin-Lim (librosa)",
+    "direct": "model's own output",
+    "residual": "own output, accompaniment = mix - vocals",
 }
 
 

@@ -80,14 +80,14 @@ def load_manifest(npy_root: str | Path) -> dict:
     """Read ``manifest.json`` of an npy cache, with one clear error when it is missing or damaged."""
     path = Path(npy_root) / MANIFEST
     if not path.exists():
-        raise Hw2sepError(f"no {MANIFEST} in {npy_root}: run data_prep/musdb_to_npy.py first")
+        raise Hw2sepError(f"no {MANIFEST} in {npy_root}: run python -m data_prep.musdb_to_npy first")
     try:
         manifest = json.loads(path.read_text())
         problem = _manifest_problem(manifest)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         problem = f"not valid json: {err}"
     if problem:
-        raise Hw2sepError(f"{path} is damaged ({problem}): rerun data_prep/musdb_to_npy.py --out {npy_root} "
+        raise Hw2sepError(f"{path} is damaged ({problem}): rerun python -m data_prep.musdb_to_npy --out {npy_root} "
                           "with the same --musdb-root to rewrite it (converted tracks are kept)")
     return manifest
 
@@ -132,11 +132,11 @@ def check_source(npy_root: str | Path, track: dict, source: str) -> None:
     """Raise one clear error if a cached source is missing or its size or shape is not what was written."""
     path = Path(npy_root) / track["subset"] / track["name"] / f"{source}.npy"
     if not path.exists():
-        raise Hw2sepError(f"{path} is missing: rerun data_prep/musdb_to_npy.py --out {npy_root} "
+        raise Hw2sepError(f"{path} is missing: rerun python -m data_prep.musdb_to_npy --out {npy_root} "
                           "with the same --musdb-root")
     problem = _npy_problem(path, track["num_samples"], (track.get("bytes") or {}).get(source))
     if problem:
-        raise Hw2sepError(f"{path} is damaged ({problem}): rerun data_prep/musdb_to_npy.py --out {npy_root} "
+        raise Hw2sepError(f"{path} is damaged ({problem}): rerun python -m data_prep.musdb_to_npy --out {npy_root} "
                           "with the same --musdb-root to repair it")
 
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
 
 from hw2sep import SAMPLE_RATE
+from hw2sep.data import detect_layout, list_tracks
 from hw2sep.fileio import atomic_path, write_json, write_text
 
 INDEX_FIELDS = ("track", "kind", "target", "model", "method", "sdr_db", "file")
@@ -76,3 +79,43 @@ def _markdown(entries: list[dict]) -> str:
         lines.append(f"| {e['track']} | {e['kind']} | {e['target'] or ''} | {e['model'] or ''} | "
                      f"{e['method'] or ''} | {sdr} | [{e['file']}]({e['file'].replace(' ', '%20')}) |")
     return "\n".join(lines) + "\n"
+
+
+def dataset_identity(musdb_root: str | os.PathLike) -> dict:
+    """What a samples index was made from: toy or MUSDB18 (stems) or MUSDB18-HQ (wav), and its test tracks.
+
+    The root's path is not part of it (the same dataset sits in different folders on Colab and at
+    home); the test track names are.
+    """
+    root = Path(musdb_root)
+    kind = "toy" if (root / "toy_musdb.json").exists() else {"wav": "MUSDB18-HQ", "stems": "MUSDB18"}[detect_layout(root)]
+    return {"dataset": kind, "test_tracks": sorted(t.name for t in list_tracks(root, "test"))}
+
+
+def start_samples_index(samples_dir: str | os.PathLike, musdb_root: str | os.PathLike) -> Path | None:
+    """Record the dataset in SAMPLES/dataset.json; samples of another dataset move aside first.
+
+    A toy run must not merge into a MUSDB run's index.md: when SAMPLES already holds samples of a
+    different dataset (or of an unrecorded one), its index and wavs move to
+    ``SAMPLES/previous/<dataset>-<n>/`` and a new index starts. Returns that folder, or None.
+    """
+    samples_dir = Path(samples_dir)
+    identity = dataset_identity(musdb_root)
+    record = samples_dir / "dataset.json"
+    old = json.loads(record.read_text()) if record.exists() else None
+    has_samples = (samples_dir / "index.json").exists()
+    moved = None
+    if has_samples and old != identity:
+        name = (old or {}).get("dataset", "unknown")
+        n = 1
+        while (samples_dir / "previous" / f"{name}-{n}").exists():
+            n += 1
+        moved = samples_dir / "previous" / f"{name}-{n}"
+        moved.mkdir(parents=True)
+        for item in samples_dir.iterdir():
+            if item.name not in ("previous", "README.md", ".gitignore"):
+                shutil.move(str(item), moved / item.name)
+    samples_dir.mkdir(parents=True, exist_ok=True)
+    if old != identity or moved is not None:
+        write_json(record, identity)
+    return moved

@@ -21,13 +21,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from hw2sep import SAMPLE_RATE, TARGETS
+from hw2sep.names import METHODS, SAMPLE_RATE, TARGETS
 from hw2sep.estimate import Estimate, estimate_track
 from hw2sep.phase import reconstruct
 from hw2sep.errors import Hw2sepError
 
-# Reconstruction labels used by evaluation, CLIs and file names -> (phase.reconstruct method, options).
-METHODS = {
+# How each reconstruction label of ``hw2sep.names.METHODS`` is made: (phase.reconstruct method, options);
+# None = the model's own output (complex STFT or waveform).
+RECONSTRUCTIONS = {
     "mixture": ("mixture", {}),                                      # Open-Unmix default
     "wiener": ("wiener", {}),                                        # + multichannel Wiener / EM
     "griffinlim": ("griffinlim", {"gl_init": "random"}),             # the assignment's Griffin-Lim (torch)
@@ -37,6 +38,7 @@ METHODS = {
     "direct": (None, {}),                                            # the model's own complex STFT / waveform
     "residual": (None, {"residual": True}),                          # direct, accompaniment = mixture - vocals
 }
+assert set(RECONSTRUCTIONS) == set(METHODS), "every method label needs a reconstruction, and back"
 DIRECT_KINDS = ("complex", "waveform")  # kinds whose own output is a waveform without a phase method
 
 
@@ -57,7 +59,7 @@ def method_settings(method: str, stft_params, **phase_options) -> dict:
     Includes the STFT, the method's own options and those of ``phase_options`` that it reads, with
     ``reconstruct``'s defaults filled in, so a cached score is reused only for the same settings.
     """
-    name, options = METHODS[method]
+    name, options = RECONSTRUCTIONS[method]
     defaults = {k: p.default for k, p in inspect.signature(reconstruct).parameters.items()
                 if p.kind is inspect.Parameter.KEYWORD_ONLY}
     resolved = {**defaults, **phase_options, **options}
@@ -127,7 +129,7 @@ class Separator:
         mags = None
         out = {}
         for method in methods:
-            name, options = METHODS[method]
+            name, options = RECONSTRUCTIONS[method]
             with torch.no_grad():
                 if name is None and options.get("residual"):
                     vocals = est["vocals"].wave()

@@ -1,9 +1,9 @@
 """Train any registered model from scratch on the npy cache, resumably, keeping the epoch 25/50/150 checkpoints.
 
-    python hw2sep/train.py --config configs/umx.json --npy-root ~/data/musdb_npy      # -> runs/umx
-    python hw2sep/train.py --config configs/unet.json --npy-root NPY --set epochs=50 --set model_options.dropout=0.3
-    python hw2sep/train.py --config configs/umx.json --npy-root NPY --resume
-    torchrun --nproc_per_node 4 hw2sep/train.py --config configs/umx.json --npy-root NPY   # 4 GPUs, DDP
+    python -m hw2sep.train --config configs/umx.json --npy-root ~/data/musdb_npy      # -> runs/umx
+    python -m hw2sep.train --config configs/unet.json --npy-root NPY --set epochs=50 --set model_options.dropout=0.3
+    python -m hw2sep.train --config configs/umx.json --npy-root NPY --resume
+    torchrun --nproc_per_node 4 -m hw2sep.train --config configs/umx.json --npy-root NPY   # 4 GPUs, DDP
 
 A config file holds the model name, its options and the training settings (the fields of
 ``TrainConfig``); ``--set key=value`` overrides any of them. The defaults are Open-Unmix's recipe (Adam
@@ -18,29 +18,26 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: import hw2sep from the repository root
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
+import argparse
+import contextlib
+import dataclasses
+import json
+import time
+import warnings
+from dataclasses import dataclass, field
 
-import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import dataclasses  # noqa: E402
-import json  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
+import torch
 
-import torch  # noqa: E402
-
-from hw2sep.checkpoint import load_state, read_meta, save_checkpoint  # noqa: E402
-from hw2sep.datasets import Augment, ExcerptDataset, TrackDataset, apply_augmentation, mixture_of  # noqa: E402
-from hw2sep import SAMPLE_RATE, TARGETS, distributed  # noqa: E402
-from hw2sep.devices import resolve_device  # noqa: E402
-from hw2sep.errors import Hw2sepError, run_cli  # noqa: E402
-from hw2sep.estimate import estimate_track, run_model  # noqa: E402
-from hw2sep.fileio import write_csv  # noqa: E402
-from hw2sep.losses import get_loss  # noqa: E402
-from hw2sep.models import build_model, model_config  # noqa: E402
-from hw2sep.prep import load_manifest  # noqa: E402
+from hw2sep.checkpoint import load_state, read_meta, save_checkpoint
+from hw2sep.datasets import Augment, ExcerptDataset, TrackDataset, apply_augmentation, mixture_of
+from hw2sep import SAMPLE_RATE, TARGETS, distributed
+from hw2sep.devices import resolve_device
+from hw2sep.errors import Hw2sepError, run_cli
+from hw2sep.estimate import estimate_track, run_model
+from hw2sep.fileio import write_csv
+from hw2sep.losses import get_loss
+from hw2sep.models import build_model, model_config
+from hw2sep.prep import load_manifest
 
 LOG_FIELDS = ("epoch", "train_loss", "valid_loss", "lr", "seconds", "excerpts_per_s", "data_wait_pct")
 
@@ -315,7 +312,7 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool]:
     p.add_argument("--config", help="experiment config (json), e.g. configs/umx.json")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a setting, e.g. epochs=50 or model_options.hidden_size=256 (repeatable)")
-    p.add_argument("--npy-root", help="npy cache from data_prep/musdb_to_npy.py")
+    p.add_argument("--npy-root", help="npy cache from python -m data_prep.musdb_to_npy")
     p.add_argument("--out", help="run folder for checkpoints and log.csv (default runs/<config name>)")
     p.add_argument("--model", help="model name (default: the config's, else umx); see python -m hw2sep.models")
     for flag, key, kind, text in (("--epochs", "epochs", int, ""), ("--batch-size", "batch_size", int, ""),
@@ -353,7 +350,7 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool]:
                                         "samples_per_track", "lr", "nb_workers", "seed", "device", "train_subset")}
     config = load_config(a.config, overrides + a.set, **flags)
     if not config.npy_root:
-        raise Hw2sepError("no npy cache: give --npy-root (made by data_prep/musdb_to_npy.py) or npy_root in the config")
+        raise Hw2sepError("no npy cache: give --npy-root (made by python -m data_prep.musdb_to_npy) or npy_root in the config")
     return config, a.resume
 
 

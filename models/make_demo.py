@@ -1,6 +1,6 @@
 """Rebuild the demo checkpoint models/umx_vocals.{pt,json}: a small UMX trained on the toy set, on CPU.
 
-    python models/make_demo.py [--epochs 40]
+    python -m models.make_demo [--epochs 40]
 
 It exists so that `python hw2sep/infer.py` works on a fresh machine; it is NOT a MUSDB18 model
 (its json says so). Replace it with your own best checkpoint for grading (see README.txt).
@@ -9,19 +9,16 @@ It exists so that `python hw2sep/infer.py` works on a fresh machine; it is NOT a
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: import hw2sep from the repository root
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
+import argparse
+import json
+import shutil
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import shutil  # noqa: E402
-
-from hw2sep.datasets import Augment  # noqa: E402
-from hw2sep.errors import run_cli  # noqa: E402
-from hw2sep.fileio import write_json  # noqa: E402
-from hw2sep.prep import convert_to_npy  # noqa: E402
-from hw2sep.toy import DEMO_TOY, ensure_demo_toy_musdb  # noqa: E402
-from hw2sep.train import TrainConfig, fit  # noqa: E402
+from hw2sep.datasets import Augment
+from hw2sep.errors import run_cli
+from hw2sep.fileio import write_json
+from hw2sep.prep import convert_to_npy
+from hw2sep.toy import DEMO_TOY, ensure_demo_toy_musdb
+from hw2sep.train import TrainConfig, fit
 
 MODELS = Path(__file__).resolve().parent
 

@@ -105,17 +105,18 @@ plots.plot_spectrograms({f"mixture: {track.name}": audio["mixture"], "vocals": a
                          "accompaniment": audio["accompaniment"]})'''),
 ])
 
-NB02 = notebook("02 · Train Open-Unmix from scratch", """
-One Open-Unmix network (8.9 M parameters, under the 10 M limit) learns the vocals magnitude; the
-accompaniment is the residual. Open-Unmix's recipe: Adam 1e-3, MSE on magnitudes, 6 s excerpts with
-random gain, channel swap and chunking. The checkpoints of the chosen epochs (25, 50, 150) are kept;
-`RESUME=True` continues an interrupted run from `last.pt` (Colab sessions end!).""", [
+NB02 = notebook("02 · Train a separator from scratch", """
+`CONFIG` picks the model and its recipe (`configs/umx.json` by default: one Open-Unmix network, 8.9 M
+parameters, learns the vocals magnitude; the accompaniment is the residual; Adam 1e-3, MSE on
+magnitudes, 6 s excerpts with random gain, channel swap and chunking). Any file in `configs/` trains
+the same way (`python -m hw2sep.models` lists the zoo), into `runs/<config name>`, which notebooks
+03-05 then follow. The checkpoints of the chosen epochs (25, 50, 150) are kept; `RESUME=True`
+continues an interrupted run from `last.pt` (Colab sessions end!).""", [
     code('''\
-from hw2sep.train import TrainConfig, fit
+from hw2sep.train import fit
 ws.require(ws.npy / "manifest.json", "notebooks/01_prepare_data.ipynb")
-print(f"model config: {ws.config}")                 # CONFIG (configs/umx.json); passed to training once it reads one
-config = TrainConfig(npy_root=str(ws.npy), out=str(ws.run), epochs=max(ws.epochs), checkpoint_epochs=ws.epochs,
-                     device=ws.device, **ws.train_options)
+config = ws.training_config()                       # CONFIG's model and recipe -> runs/<config name>
+print(f"{ws.config}: model {config.model}, run folder {config.out}")
 config'''),
     code('''\
 import time
@@ -133,7 +134,7 @@ from hw2sep.report import plots
 fig = plots.plot_loss_curves(ws.run, mark_epochs=ws.epochs)
 plots.save_figure(fig, ws.figures, "loss_curves")
 fig'''),
-], extra_parameters='RESUME = True                                        # continue from runs/umx/last.pt if present')
+], extra_parameters='RESUME = True                                        # continue from runs/<config name>/last.pt if present')
 
 NB03 = notebook("03 · SDR at epochs 25 / 50 / 150 (mixture phase)", """
 Each kept checkpoint separates the 50 test tracks; the estimated magnitudes get the mixture's phase
@@ -223,7 +224,7 @@ kept epoch (mixture phase) and of the best epoch with Griffin-Lim, written to `s
 index (`samples/index.md`) that lists each file with its track SDR.""", [
     code('''\
 from hw2sep.evaluate import evaluate
-from hw2sep.report.notebook import start_samples_index
+from hw2sep.samples import start_samples_index
 from hw2sep.results import best_epoch, read_comparison
 ws.require(ws.results / "comparison.csv", "notebooks/03_evaluate_epochs.ipynb")
 moved = start_samples_index(ws.samples, ws.musdb)   # samples of another dataset never share one index

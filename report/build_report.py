@@ -1,7 +1,7 @@
 """Build the 16:9 PDF report from result files only (it never trains or separates).
 
-    python report/build_report.py                                   # results/, runs/umx, samples/
-    python report/build_report.py --results scratch/smoke/results --run scratch/smoke/runs/umx \\
+    python -m report.build_report                                   # results/, runs/umx, samples/
+    python -m report.build_report --results scratch/smoke/results --run scratch/smoke/runs/umx \\
         --samples scratch/smoke/samples --out scratch/smoke/report/report.pdf
 
 Name, student ID, code link and novelty points come from report/report_config.json; a slide whose
@@ -14,13 +14,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: import hw2sep from the repository root
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
+import argparse
 
-import argparse  # noqa: E402
-
-from hw2sep.errors import Hw2sepError, run_cli  # noqa: E402
-from hw2sep.report.build import build_report, load_config, placeholders_left  # noqa: E402
+from hw2sep.errors import Hw2sepError, run_cli
+from hw2sep.report.build import build_report, load_config, placeholders_left
 
 REPO = Path(__file__).resolve().parents[1]
 

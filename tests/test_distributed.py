@@ -66,7 +66,7 @@ def _torchrun(npy, out, model, options, epochs, *extra, batch_size=4, record=Non
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(hook), env.get("PYTHONPATH")) if p)
         env["HW2SEP_RECORD_WRITES"] = str(record)
     return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                           "hw2sep/train.py", *args, *extra], cwd=REPO, env=env, capture_output=True, text=True,
+                           "-m", "hw2sep.train", *args, *extra], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=300)
 
 

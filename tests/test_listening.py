@@ -83,7 +83,7 @@ def test_a_different_dataset_starts_a_new_index(tmp_path):
     """A toy run after a MUSDB run (here: two toy sets with other track names) moves the old samples aside."""
     import json
 
-    from hw2sep.report.notebook import start_samples_index
+    from hw2sep.samples import start_samples_index
     from hw2sep.toy import make_toy_musdb
 
     first = make_toy_musdb(tmp_path / "first", n_train=1, n_test=1, seconds=2.0, seed=0)

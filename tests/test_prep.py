@@ -74,11 +74,11 @@ def test_track_without_completion_mark_is_redone(toy_root, tmp_path):
 
 
 def test_cli_converts_and_reports_bad_root(toy_root, tmp_path):
-    result = run_script("data_prep/musdb_to_npy.py", "--musdb-root", str(toy_root), "--out", str(tmp_path / "n"))
+    result = run_script("-m", "data_prep.musdb_to_npy", "--musdb-root", str(toy_root), "--out", str(tmp_path / "n"))
     assert result.returncode == 0, result.stderr
     assert "4 tracks" in result.stdout
     result = run_script("-m", "data_prep.musdb_to_npy", "--musdb-root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "m"))
     assert_one_line_error(result, "does not exist")
-    result = run_script("data_prep/musdb_to_npy.py", "--musdb-root", str(toy_root), "--out", str(tmp_path / "m"),
+    result = run_script("-m", "data_prep.musdb_to_npy", "--musdb-root", str(toy_root), "--out", str(tmp_path / "m"),
                         "--subsets", "test")
     assert_one_line_error(result, "test subset")

@@ -95,13 +95,13 @@ def test_the_checkpoint_stft_is_the_one_separation_uses(tiny_run, tmp_path):
 def test_train_refuses_nonsense_settings(flags, expected, toy_npy, tmp_path):
     if expected is None:  # --loss is not a flag: it goes through --set
         flags, expected = ["--set", "loss=nope", "--epochs", "1"], "unknown loss 'nope'"
-    result = run_script("hw2sep/train.py", "--npy-root", str(toy_npy), "--out", str(tmp_path / "run"), *flags)
+    result = run_script("-m", "hw2sep.train", "--npy-root", str(toy_npy), "--out", str(tmp_path / "run"), *flags)
     assert_one_line_error(result, expected)
     assert not (tmp_path / "run" / "last.pt").exists()
 
 
 def test_train_warns_when_excerpts_are_longer_than_every_track(toy_npy, tmp_path):
-    result = run_script("hw2sep/train.py", "--npy-root", str(toy_npy), "--out", str(tmp_path / "run"),
+    result = run_script("-m", "hw2sep.train", "--npy-root", str(toy_npy), "--out", str(tmp_path / "run"),
                         "--seq-dur", "60", "--epochs", "1", "--batch-size", "2", "--samples-per-track", "1",
                         "--hidden-size", "8", "--nb-layers", "1", "--nb-workers", "0", "--device", "cpu")
     assert result.returncode == 0, result.stderr

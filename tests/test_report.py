@@ -159,7 +159,7 @@ def test_cli_builds_the_report(smoke_run, tmp_path):
     config = tmp_path / "config.json"
     config.write_text('{"name": "Ada Lovelace", "student_id": "r12345678", "code_link": "https://example.org/hw2"}')
     out = tmp_path / "cli" / "report.pdf"
-    result = run_script("report/build_report.py", "--results", str(smoke_run["results"]), "--run", str(smoke_run["run"]),
+    result = run_script("-m", "report.build_report", "--results", str(smoke_run["results"]), "--run", str(smoke_run["run"]),
                         "--samples", str(smoke_run["samples"]), "--config", str(config), "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert "Ada Lovelace" in _pages(out)[0] and "r12345678" in _pages(out)[0]
@@ -167,7 +167,7 @@ def test_cli_builds_the_report(smoke_run, tmp_path):
 
 
 def test_cli_bad_config_is_one_line(tmp_path):
-    result = run_script("report/build_report.py", "--config", str(tmp_path / "nope.json"), "--out", str(tmp_path / "r.pdf"))
+    result = run_script("-m", "report.build_report", "--config", str(tmp_path / "nope.json"), "--out", str(tmp_path / "r.pdf"))
     assert_one_line_error(result, "nope.json")
 
 

@@ -14,8 +14,8 @@ import soundfile as sf
 from conftest import assert_one_line_error, requires_ffmpeg, run_script
 from hw2sep.errors import Hw2sepError
 
-CONVERT = "data_prep/musdb_to_npy.py"
-REPORT = "report/build_report.py"
+CONVERT = ("-m", "data_prep.musdb_to_npy")
+REPORT = ("-m", "report.build_report")
 DEMO = Path(__file__).resolve().parents[1] / "models" / "umx_vocals"
 
 
@@ -83,7 +83,7 @@ def test_stems_of_different_lengths_are_refused(converted):
     vocals = _add_track(root, "Zz Short Vocals") / "vocals.wav"
     audio, rate = sf.read(str(vocals))
     sf.write(str(vocals), audio[: len(audio) // 2], rate, subtype="PCM_16")
-    result = run_script(CONVERT, "--musdb-root", str(root), "--out", str(out))
+    result = run_script(*CONVERT, "--musdb-root", str(root), "--out", str(out))
     _refused_without_trace(result, out, before, "Zz Short Vocals", "stems of different lengths",
                            "vocals.wav 44100 samples, the others 88200", "re-extract or re-download")
 
@@ -94,7 +94,7 @@ def test_truncated_wav_is_refused(converted, keep):
     vocals = _add_track(root, "Zz Truncated") / "vocals.wav"
     data = vocals.read_bytes()
     vocals.write_bytes(data[: len(data) // 2] if keep == "half" else data[:44])  # 44 bytes: the header only
-    result = run_script(CONVERT, "--musdb-root", str(root), "--out", str(out))
+    result = run_script(*CONVERT, "--musdb-root", str(root), "--out", str(out))
     held = "44094" if keep == "half" else "0"
     _refused_without_trace(result, out, before, "Zz Truncated", f"{vocals} is truncated",
                            f"its header promises 88200 samples, the file holds {held}")
@@ -103,7 +103,7 @@ def test_truncated_wav_is_refused(converted, keep):
 def test_unreadable_wav_is_refused(converted):
     root, out, before = converted
     (_add_track(root, "Zz Garbage") / "bass.wav").write_bytes(b"not a wav at all")
-    result = run_script(CONVERT, "--musdb-root", str(root), "--out", str(out))
+    result = run_script(*CONVERT, "--musdb-root", str(root), "--out", str(out))
     _refused_without_trace(result, out, before, "Zz Garbage", "bass.wav is not a readable wav")
 
 
@@ -115,7 +115,7 @@ def test_stem_mp4_with_two_streams_is_refused(tmp_path):
     noise = np.random.default_rng(0).uniform(-0.1, 0.1, (2, 44100, 2)).astype(np.float32)
     stempeg.write_stems(str(root / "train" / "Two Streams.stem.mp4"), noise, sample_rate=44100)
     assert stempeg.Info(str(root / "train" / "Two Streams.stem.mp4")).nb_audio_streams == 2
-    result = run_script(CONVERT, "--musdb-root", str(root), "--out", str(out))
+    result = run_script(*CONVERT, "--musdb-root", str(root), "--out", str(out))
     assert_one_line_error(result, "track 'Two Streams'", "Two Streams.stem.mp4 has 2 audio stream(s)",
                           "a MUSDB18 .stem.mp4 has 5")
     assert result.returncode == 2 and "warnings" not in result.stderr
@@ -144,7 +144,7 @@ def test_truncated_npy_is_refused_then_repaired(converted):
     assert json.loads((vocals.parent / "track.json").read_text())["bytes"]["vocals"] == vocals.stat().st_size
     vocals.write_bytes(vocals.read_bytes()[:-1000])
     message = f"{vocals} is damaged"
-    with pytest.raises(Hw2sepError, match="rerun data_prep/musdb_to_npy.py") as info:
+    with pytest.raises(Hw2sepError, match="rerun python -m data_prep.musdb_to_npy") as info:
         load_source(out, entry, "vocals")
     assert message in str(info.value) and "track.json recorded" in str(info.value)
     with pytest.raises(Hw2sepError, match=message):
@@ -152,7 +152,7 @@ def test_truncated_npy_is_refused_then_repaired(converted):
     TrackDataset(out, "valid")  # the other subset is intact
 
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*.npy") if p.parent != vocals.parent}
-    result = run_script(CONVERT, "--musdb-root", str(root), "--out", str(out))
+    result = run_script(*CONVERT, "--musdb-root", str(root), "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert _snapshot(out) == before, "the repaired file equals the original; nothing else changed"
     assert all(p.stat().st_mtime_ns == t for p, t in stamps.items()), "the other tracks are not rewritten"
@@ -166,7 +166,7 @@ def test_leftover_temporary_files_are_removed(converted):
                  out / ".manifest.json.zz9.json.tmp"]
     for path in leftovers:
         path.write_bytes(b"\x93NUMPY half")
-    result = run_script(CONVERT, "--musdb-root", str(root), "--out", str(out))
+    result = run_script(*CONVERT, "--musdb-root", str(root), "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert not any(p.exists() for p in leftovers)
     assert _snapshot(out) == before
@@ -183,11 +183,11 @@ def test_truncated_manifest_is_refused_then_rewritten(converted):
     manifest.write_text(manifest.read_text()[:150])
     with pytest.raises(Hw2sepError, match="manifest.json is damaged") as info:
         ExcerptDataset(out, "train")
-    assert "rerun data_prep/musdb_to_npy.py" in str(info.value) and "\n" not in str(info.value)
+    assert "rerun python -m data_prep.musdb_to_npy" in str(info.value) and "\n" not in str(info.value)
     manifest.write_text(json.dumps({"dtype": "int16", "scale": 32768.0, "tracks": [{"name": "x"}]}))
     with pytest.raises(Hw2sepError, match="lacks a name, subset or sample count"):
         load_manifest(out)
-    result = run_script(CONVERT, "--musdb-root", str(root), "--out", str(out))
+    result = run_script(*CONVERT, "--musdb-root", str(root), "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert _snapshot(out) == before
 
@@ -252,7 +252,7 @@ def test_non_numeric_epoch_in_comparison_is_refused(tmp_path):
     path = _write_comparison(tmp_path, HEADER + "".join(ROWS).replace("best,3,", "best,abc,", 1))
     with pytest.raises(Hw2sepError) as info:
         read_comparison(tmp_path)
-    assert str(info.value).startswith(f"{path} row 2: epoch 'abc' is not a whole number: rerun hw2sep/evaluate.py")
+    assert str(info.value).startswith(f"{path} row 2: epoch 'abc' is not a whole number: rerun python -m hw2sep.evaluate")
     assert read_comparison(_write_comparison(tmp_path / "ok", HEADER + "".join(ROWS)))[0]["epoch"] == 3
 
 
@@ -262,12 +262,12 @@ def test_report_warns_about_csv_cut_mid_row(tmp_path):
     path = _write_comparison(tmp_path / "results", text[: len(text) - 20])  # the last row loses its end
     before = path.read_bytes()
     out = tmp_path / "report" / "report.pdf"
-    result = run_script(REPORT, "--results", str(tmp_path / "results"), "--run", str(tmp_path / "run"),
+    result = run_script(*REPORT, "--results", str(tmp_path / "results"), "--run", str(tmp_path / "run"),
                         "--samples", str(tmp_path / "samples"), "--out", str(out))
     assert result.returncode == 0, result.stderr
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert warnings == [f"warning: {path} is cut off or malformed at row 5 (too few cells): rerun "
-                        "hw2sep/evaluate.py with the same --out: it rewrites the csv files from the scored "
+                        "python -m hw2sep.evaluate with the same --out: it rewrites the csv files from the scored "
                         "tracks, which it keeps"], result.stderr
     pages = " ".join(page.extract_text() for page in pypdf.PdfReader(out).pages)
     assert "No Griffin-Lim result" not in pages and "damaged" in pages
@@ -280,10 +280,10 @@ def test_report_warns_about_damaged_checkpoint_json(tmp_path):
     meta = json.loads(DEMO.with_suffix(".json").read_text())
     (run / "best.json").write_text(json.dumps({**meta, "parameters": "lots"}))
     before = (run / "best.json").read_bytes()
-    result = run_script(REPORT, "--results", str(tmp_path / "results"), "--run", str(run),
+    result = run_script(*REPORT, "--results", str(tmp_path / "results"), "--run", str(run),
                         "--samples", str(tmp_path / "samples"), "--out", str(tmp_path / "report.pdf"))
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert warnings == [f"warning: {run / 'best.json'} is damaged: 'parameters' is 'lots', not a whole number "
-                        "(restore it from the training run folder, or rerun hw2sep/train.py)"], result.stderr
+                        "(restore it from the training run folder, or rerun python -m hw2sep.train)"], result.stderr
     assert (run / "best.json").read_bytes() == before

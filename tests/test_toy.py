@@ -1,4 +1,4 @@
-"""The procedural toy MUSDB (hw2sep.toy) and its CLI (data_prep/make_toy_musdb.py)."""
+"""The procedural toy MUSDB (hw2sep.toy) and its CLI (python -m data_prep.make_toy_musdb)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import pytest
 import soundfile as sf
 from scipy import signal
 
-from conftest import REPO, assert_one_line_error, requires_ffmpeg, run_script
+from conftest import assert_one_line_error, requires_ffmpeg, run_script
 from hw2sep import SAMPLE_RATE, STEMS
 from hw2sep.errors import Hw2sepError
 from hw2sep.toy import MANIFEST, ensure_toy_musdb, make_toy_musdb
 
 FILES = ("mixture",) + STEMS
-SCRIPT = "data_prep/make_toy_musdb.py"
+SCRIPT = ("-m", "data_prep.make_toy_musdb")
 
 
 def _tracks(root):
@@ -159,11 +159,11 @@ def test_vocals_and_accompaniment_overlap_in_frequency(toy_root):
         assert psd_v[psd_a > 1e-3 * psd_a.max()].sum() > 0.5 * psd_v.sum(), folder.name  # where the band lives
 
 
-def test_cli_as_script_from_anywhere_and_as_module(tmp_path):
+def test_cli_gives_the_same_bytes_from_two_fresh_processes(tmp_path):
     args = ["--train", "1", "--test", "1", "--seconds", "1", "--seed", "5"]
-    script = run_script(str(REPO / SCRIPT), "--out", str(tmp_path / "a"), *args, cwd=tmp_path)
-    module = run_script("-m", "data_prep.make_toy_musdb", "--out", str(tmp_path / "b"), *args)
-    for result, root in ((script, tmp_path / "a"), (module, tmp_path / "b")):
+    first = run_script(*SCRIPT, "--out", str(tmp_path / "a"), *args)
+    second = run_script(*SCRIPT, "--out", str(tmp_path / "b"), *args)
+    for result, root in ((first, tmp_path / "a"), (second, tmp_path / "b")):
         assert result.returncode == 0, result.stderr
         assert "toy MUSDB" in result.stdout and " s\n" in result.stdout
         assert len(_tracks(root)) == 2 and json.loads((root / MANIFEST).read_text())["params"]["seed"] == 5
@@ -171,9 +171,9 @@ def test_cli_as_script_from_anywhere_and_as_module(tmp_path):
 
 
 def test_cli_bad_input_is_one_line(tmp_path):
-    assert_one_line_error(run_script(SCRIPT, "--out", str(tmp_path / "toy"), "--train", "-1"), "n_train")
+    assert_one_line_error(run_script(*SCRIPT, "--out", str(tmp_path / "toy"), "--train", "-1"), "n_train")
     (tmp_path / "file").write_text("x")
-    assert_one_line_error(run_script(SCRIPT, "--out", str(tmp_path / "file")), "not a directory")
+    assert_one_line_error(run_script(*SCRIPT, "--out", str(tmp_path / "file")), "not a directory")
 
 
 @requires_ffmpeg

@@ -19,15 +19,14 @@ from hw2sep.names import SAMPLE_RATE
 REPO = Path(__file__).resolve().parents[2]
 SMOKE_EPOCHS = (1, 2, 3)
 SMOKE_TOY = {"n_train": 4, "n_test": 2, "seconds": 6.0}
-SMOKE_TRAIN = {"batch_size": 4, "seq_dur": 2.0, "samples_per_track": 4, "nb_workers": 0,
-               "model_options": {"hidden_size": 32, "nb_layers": 1}}
+SMOKE_TRAIN = {"batch_size": 4, "seq_dur": 2.0, "samples_per_track": 4, "nb_workers": 0}  # + the model's tiny options
 
 
 @dataclass
 class Workspace:
     """Where each notebook reads and writes, for one WORK folder (relative paths: from the repository root).
 
-    Layout: WORK/.cache/musdb_npy (npy cache), WORK/runs/umx (checkpoints, log.csv), WORK/results
+    Layout: WORK/.cache/musdb_npy (npy cache), WORK/runs/<config name> (checkpoints, log.csv), WORK/results
     (evaluation), WORK/samples (listening samples), WORK/report (report.pdf, figures/); with SMOKE
     also WORK/toy_musdb (the generated dataset). DRIVE (Colab) mirrors WORK/runs.
     """
@@ -74,12 +73,27 @@ class Workspace:
         return "\n".join(lines)
 
     npy = property(lambda self: self.work / ".cache" / "musdb_npy")
-    run = property(lambda self: self.work / "runs" / "umx")
+    run = property(lambda self: self.work / "runs" / self.training_config().name)
     results = property(lambda self: self.work / "results")
     samples = property(lambda self: self.work / "samples")
     report_pdf = property(lambda self: self.work / "report" / "report.pdf")
     figures = property(lambda self: self.work / "report" / "figures")
-    drive_run = property(lambda self: self.drive / "runs" / "umx" if self.drive else None)
+    drive_run = property(lambda self: self.drive / "runs" / self.run.name if self.drive else None)
+
+    def training_config(self):
+        """CONFIG (a file under configs/) resolved for this workspace: npy cache, run folder, epochs and device;
+        in SMOKE the model's tiny options and a tiny budget. Returns a ``hw2sep.train.TrainConfig``."""
+        from hw2sep.models import MODELS
+        from hw2sep.train import load_config
+
+        path = Path(self.config) if Path(self.config).is_absolute() else REPO / self.config
+        fields = dict(self.train_options)
+        if self.smoke:
+            fields["model_options"] = dict(MODELS[load_config(path).model].tiny)
+        config = load_config(path, npy_root=str(self.npy), epochs=max(self.epochs), checkpoint_epochs=self.epochs,
+                             device=self.device, **fields)
+        config.out = str(self.work / "runs" / config.name)
+        return config
 
     def ensure_dataset(self) -> Path:
         """SMOKE: generate the toy MUSDB (once). Otherwise check that MUSDB_ROOT holds MUSDB18(-HQ)."""
@@ -167,51 +181,6 @@ def track_players(samples_dir: str | os.PathLike, track: str | None = None) -> l
         sdr = f" (track SDR {e['sdr_db']:.2f} dB)" if e["sdr_db"] is not None else ""
         out.append((caption + sdr, audio_player(samples_dir, e)))
     return out
-
-
-def dataset_identity(musdb_root: str | os.PathLike) -> dict:
-    """What a samples index was made from: toy or MUSDB18 (stems) or MUSDB18-HQ (wav), and its test tracks.
-
-    The root's path is not part of it (the same dataset sits in different folders on Colab and at
-    home); the test track names are.
-    """
-    from hw2sep.data import detect_layout, list_tracks
-
-    root = Path(musdb_root)
-    kind = "toy" if (root / "toy_musdb.json").exists() else {"wav": "MUSDB18-HQ", "stems": "MUSDB18"}[detect_layout(root)]
-    return {"dataset": kind, "test_tracks": sorted(t.name for t in list_tracks(root, "test"))}
-
-
-def start_samples_index(samples_dir: str | os.PathLike, musdb_root: str | os.PathLike) -> Path | None:
-    """Record the dataset in SAMPLES/dataset.json; samples of another dataset move aside first.
-
-    A toy run must not merge into a MUSDB run's index.md: when SAMPLES already holds samples of a
-    different dataset (or of an unrecorded one), its index and wavs move to
-    ``SAMPLES/previous/<dataset>-<n>/`` and a new index starts. Returns that folder, or None.
-    """
-    import json
-    import shutil
-
-    samples_dir = Path(samples_dir)
-    identity = dataset_identity(musdb_root)
-    record = samples_dir / "dataset.json"
-    old = json.loads(record.read_text()) if record.exists() else None
-    has_samples = (samples_dir / "index.json").exists()
-    moved = None
-    if has_samples and old != identity:
-        name = (old or {}).get("dataset", "unknown")
-        n = 1
-        while (samples_dir / "previous" / f"{name}-{n}").exists():
-            n += 1
-        moved = samples_dir / "previous" / f"{name}-{n}"
-        moved.mkdir(parents=True)
-        for item in samples_dir.iterdir():
-            if item.name not in ("previous", "README.md", ".gitignore"):
-                shutil.move(str(item), moved / item.name)
-    samples_dir.mkdir(parents=True, exist_ok=True)
-    if old != identity or moved is not None:
-        record.write_text(json.dumps(identity, indent=2) + "\n")
-    return moved
 
 
 NO_SAMPLE = "no sample for this choice"
