@@ -235,7 +235,8 @@ PUBLISHED = {
     "umx": [
         "8.9 M at hidden 512 (this code: 8,893,348, identical to openunmix.model.OpenUnmix)",
         "vocals 6.32 dB SDR, museval median of medians, MUSDB18 test (sigsep/open-unmix-pytorch README, "
-        "'umx' model); the issue's ~5.6 dB is for this package's vocals-only setup, not a published figure",
+        "'umx' model; not verified here: the stored copy of that README predates its results)",
+        "the issue's ~5.6 dB is for this package's vocals-only setup, not a published figure",
     ],
     "umx_transformer": [
         "seed 000 code (legoodmanner/sequence_length_ss): ~22 M (qkv2D) / 14.5 M (qkvg1D) per the "
@@ -255,12 +256,14 @@ PUBLISHED = {
     ],
     "tfc_tdf_unet": [
         "~1 M at the repository default (this code 988,148)",
-        "vocals 6.95 dB / accompaniment 13.56 dB SDR, museval, MUSDB18 (ws-choi/ISMIR2020_U_Nets_SVS README)",
+        "vocals 6.95 dB / accompaniment 13.56 dB SDR, museval aggregate, MUSDB18 test (ws-choi/ISMIR2020_U_Nets_SVS "
+        "README: test_result/agg/vocals_SDR 6.954695, accompaniment_SDR 13.561705)",
     ],
     "lasaft": [
         "~8.4 M, 2020 Table-1 configuration (this code 8,423,196 with two targets)",
         "vocals 7.275 dB: LaSAFT-Net-v1.2 on the MDX 2021 leaderboard (the repository README's table), "
-        "not MUSDB18 museval; seed 002 (an older README) has 'TBA' results; paper Table 2 not verified",
+        "not MUSDB18 museval (not verified here: neither seed 002, an older README with 'TBA' results, nor the "
+        "stored copy of the README has that table); paper Table 2 not verified",
     ],
     "bsrnn": [
         "paper (Luo & Yu 2022, arXiv:2209.15174): vocals 10.01 dB cSDR, MUSDB18-HQ test, hidden 128 x 12 "
