@@ -148,9 +148,10 @@ def measure(name: str, device: torch.device, steps: int = 3, seconds: float = 30
     """One table row for model ``name`` on ``device`` (keys: ``ROW_FIELDS``), in this process."""
     model = build(name, tiny)
     row = {"model": name, "device": str(device), "params": count_parameters(model), "loss": model.default_loss}
-    row["step_s"] = train_step_seconds(model, device, batch, seq_dur, steps)
-    model = build(name, tiny)  # separation of a freshly built model: no optimizer state around
+    # Separation first: memory freed by a training step stays in the process (allocator caches), and a
+    # separation run after it would reuse it and show no rise.
     row.update(separation_stats(model, device, seconds))
+    row["step_s"] = train_step_seconds(model, device, batch, seq_dur, steps)
     return row
 
 
