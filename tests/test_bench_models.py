@@ -1,0 +1,36 @@
+"""Smoke test of bench/bench_models.py: one tiny model row in-process, the table and the published notes."""
+
+import importlib.util
+from pathlib import Path
+
+import torch
+
+from hw2sep.models import MODELS
+
+_PATH = Path(__file__).resolve().parents[1] / "bench" / "bench_models.py"
+_spec = importlib.util.spec_from_file_location("bench_models", _PATH)
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+
+def test_tiny_row_has_every_field_and_formats():
+    name = bench.REFERENCE
+    row = bench.measure(name, torch.device("cpu"), steps=1, seconds=1.0, batch=1, seq_dur=1.0, tiny=True)
+    assert set(bench.ROW_FIELDS) <= set(row)
+    assert row["model"] == name and row["device"] == "cpu"
+    assert row["params"] > 0 and row["step_s"] > 0 and row["rtf"] > 0 and row["peak_mb"] >= 0
+    assert row["loss"] == MODELS[name].cls.default_loss
+    table = bench.format_table([row])
+    assert name in table and "published:" in table and "1.00" in table  # the reference's own ratio is 1
+
+
+def test_failed_row_and_missing_reference_still_format():
+    rows = [{"model": "x", "device": "cpu", "error": "exit status 1: boom"},
+            {"model": "y", "device": "cpu", "params": 10, "step_s": 1.0, "rtf": 0.5, "peak_mb": 3.0,
+             "method": "mixture", "loss": "mse_mag"}]
+    table = bench.format_table(rows, notes=False)
+    assert "failed: exit status 1: boom" in table and "0.500" in table
+
+
+def test_published_notes_cover_exactly_the_registry():
+    assert set(bench.PUBLISHED) == set(MODELS)
