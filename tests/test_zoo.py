@@ -68,7 +68,7 @@ def test_output_matches_the_declared_kind(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_tiny_model_overfits_a_tiny_set(name, short_npy, tmp_path):
-    config = _train_config(short_npy, tmp_path, name, epochs=25, lr=3e-3, samples_per_track=1, batch_size=1)
+    config = _train_config(short_npy, tmp_path, name, epochs=25, lr=1e-2, samples_per_track=1, batch_size=1)
     history = fit(config, progress=False)
     first, last = history[0]["train_loss"], min(h["train_loss"] for h in history[-5:])
     loss_floor = {"xumx": -10.0}.get(config.loss, 0.0)  # losses bounded below by 0 except weighted SDR
