@@ -21,7 +21,7 @@ from hw2sep.models.base import STFTParams
 from hw2sep.transforms import stft
 
 RESOLUTIONS = ((512, 128), (1024, 256), (2048, 512))
-EPS = 1e-7
+EPS = 1e-5  # magnitude floor of the log terms (as the vocoder input floor): near-silent bins do not dominate
 
 
 def _magnitude(audio: Tensor, n_fft: int, hop: int, window: str = "hann") -> Tensor:
