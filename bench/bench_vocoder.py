@@ -3,9 +3,9 @@
 Inputs are ORACLE magnitudes (the true vocals and accompaniment STFT magnitudes, stereo) of the toy
 test tracks at the separator's STFT (read from --separator), so the table isolates phase
 reconstruction from separation. Columns: SDR (hw2sep.metrics.bss_eval backend "fast", median over
-1 s windows per track, then median over tracks) for vocals and accompaniment; log-spectral distance
+1 s windows per excerpt, then median over excerpts) for vocals and accompaniment; log-spectral distance
 (dB, phase-independent; median over tracks and sources); seconds of wall time per second of track
-(both sources, both channels). GPU rows are added when CUDA exists.
+(both sources, both channels). Excerpts of the test tracks count as tracks. GPU rows are added when CUDA exists.
 
 The vocoders come from --vocoder-mel / --vocoder-linear checkpoints, or are trained here for
 --train-steps steps on the toy training tracks (the training budget is printed with the table).
@@ -56,6 +56,14 @@ def train_vocoders(toy_root: Path, work: Path, separator: str, steps: int) -> di
     return paths
 
 
+def excerpts(track, seconds: float, count: int) -> list[torch.Tensor]:
+    """``count`` evenly spaced excerpts of the track's sources. Shape: each (sources, channels, samples)."""
+    audio = torch.from_numpy(np.stack([track.load(TARGETS)[s] for s in TARGETS]))
+    size = int(seconds * SAMPLE_RATE)
+    step = max(1, (audio.shape[-1] - size) // max(1, count - 1))
+    return [audio[..., i * step:i * step + size] for i in range(count)]
+
+
 def methods(vocoders: dict, gl_iterations: int):
     """name -> fn(magnitude, mixture STFT, true STFT, length) -> waveform. Shapes: (sources, channels, ...)."""
     def with_phase(mag, phase_of, params, length):
@@ -102,7 +110,9 @@ def main(argv=None) -> None:
     p.add_argument("--vocoder-linear", help="trained linear vocoder checkpoint")
     p.add_argument("--train-steps", type=int, default=300, help="steps per vocoder when none is given")
     p.add_argument("--toy-root", help=f"toy MUSDB to use (default: generated with {TOY})")
-    p.add_argument("--seconds", type=float, default=20.0, help="seconds of each test track")
+    p.add_argument("--seconds", type=float, default=4.0, help="seconds per excerpt (librosa's NNLS in the mel "
+                   "route needs ~27 GB at 10 s: it solves all frames at once)")
+    p.add_argument("--excerpts", type=int, default=3, help="evenly spaced excerpts per test track")
     p.add_argument("--gl-iterations", type=int, default=32)
     p.add_argument("--json", help="also write the rows to this file")
     a = p.parse_args(argv)
@@ -115,8 +125,7 @@ def main(argv=None) -> None:
         started = time.time()
         paths = train_vocoders(toy_root, work, a.separator, a.train_steps)
         print(f"trained both vocoders for {a.train_steps} steps each in {time.time() - started:.0f} s (CPU)")
-    tracks = [torch.from_numpy(np.stack([t.load(TARGETS)[s] for s in TARGETS])[..., :int(a.seconds * SAMPLE_RATE)])
-              for t in list_tracks(toy_root, "test")]
+    tracks = [excerpt for t in list_tracks(toy_root, "test") for excerpt in excerpts(t, a.seconds, a.excerpts)]
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     rows = []
     for device in devices:
@@ -124,8 +133,8 @@ def main(argv=None) -> None:
         for name, method in methods(vocoders, a.gl_iterations).items():
             rows.append({"method": name, "device": device, **evaluate(method, tracks, params, device)})
     budgets = {name: json.loads(Path(path).with_suffix(".json").read_text()) for name, path in paths.items()}
-    print(f"\n{len(tracks)} toy test tracks x {a.seconds:g} s, oracle magnitudes, STFT {params} from {a.separator}; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"\n{len(tracks)} excerpts of {a.seconds:g} s from the toy test tracks, oracle magnitudes, "
+          f"STFT {params} from {a.separator}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     for name, meta in budgets.items():
         t = meta["train"]
         print(f"vocoder ({name}): {meta['parameters']:,} parameters, receptive field {meta['receptive_field_frames']} "

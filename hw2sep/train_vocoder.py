@@ -3,6 +3,8 @@
     python hw2sep/train_vocoder.py --npy-root ~/data/musdb_npy --out runs/vocoder --stft-from runs/umx/best.pt
     python hw2sep/train_vocoder.py --npy-root ~/data/musdb_npy --out runs/vocoder --stft-from runs/umx/best.pt --resume
     python hw2sep/train_vocoder.py --npy-root NPY --out runs/vocoder_linear --n-fft 4096 --hop 1024 --features linear
+    # SMOKE (33 s on 2 shared CPU cores): --steps 20 --batch-size 1 --seq-dur 0.5 --dim 32
+    #   --intermediate-dim 64 --nb-layers 2 --checkpoint-every 10 --valid-seconds 2
 
 Trains on the training stems only (vocals and accompaniment; the test subset is refused), validates
 on the validation tracks, writes OUT/last.pt, OUT/best.pt (json beside each) and OUT/log.csv.

@@ -64,7 +64,10 @@ def vocode(magnitudes: Tensor, length: int, vocoder: Vocoder, chunk_frames: int 
 
 
 def _overlap_add(frames: Tensor, hop: int) -> Tensor:
-    """Sum of frames placed every ``hop`` samples. Shape: (batch, n_fft, nb_frames) -> (batch, (nb_frames - 1) * hop + n_fft)."""
+    """Sum of frames placed every ``hop`` samples.
+
+    Shape: (batch, n_fft, nb_frames) -> (batch, (nb_frames - 1) * hop + n_fft).
+    """
     n_fft, nb_frames = frames.shape[-2:]
     size = (nb_frames - 1) * hop + n_fft
     return F.fold(frames, output_size=(1, size), kernel_size=(1, n_fft), stride=(1, hop)).reshape(len(frames), size)
