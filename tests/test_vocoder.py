@@ -165,6 +165,6 @@ def test_training_never_reads_the_test_subset(toy_npy, tmp_path):
 
 
 def test_cli_missing_npy_root_is_one_line(tmp_path):
-    result = run_script("hw2sep/train_vocoder.py", "--npy-root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run"),
+    result = run_script("-m", "hw2sep.train_vocoder", "--npy-root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run"),
                         "--n-fft", "256", "--hop", "64")
     assert_one_line_error(result, "manifest.json")
