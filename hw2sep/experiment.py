@@ -39,7 +39,8 @@ from hw2sep.devices import resolve_device  # noqa: E402
 from hw2sep.errors import Hw2sepError, run_cli  # noqa: E402
 from hw2sep.evaluate import evaluate  # noqa: E402
 from hw2sep.fileio import write_csv, write_json, write_text  # noqa: E402
-from hw2sep.models import MODELS, build_model  # noqa: E402
+from hw2sep.losses import get_loss  # noqa: E402
+from hw2sep.models import MODELS, build_model, model_config  # noqa: E402
 from hw2sep.separate import check_methods, main_method  # noqa: E402
 from hw2sep.train import TrainConfig, fit, load_config  # noqa: E402
 
@@ -298,6 +299,9 @@ def _resolve_run(run, index: int, spec: dict, path: Path, folder: Path, npy_root
     try:
         config = load_config(config_path, settings, npy_root=str(npy_root), name=str(run["name"]),
                              out=str(folder / "runs" / run["name"]))
+        model_config(config.model, **config.model_options)  # unknown model or option: now, not hours later
+        if config.loss:
+            get_loss(config.loss)
     except Hw2sepError as err:
         raise Hw2sepError(f"{where} ('{run['name']}'): {err}") from None
     if "test" in config.train_subset.split(",") or "test" in config.valid_subset.split(","):

@@ -42,8 +42,11 @@ def plot_sdr_vs_parameters(rows: Sequence[dict], path: str | Path) -> Path:
             gl = _number(row.get(f"{target}_SDR_griffinlim"))
             if gl is not None:
                 ax.scatter(x, gl, s=18, marker="x", color="gray")
-        ax.set_xscale("log")
-        ax.set(title=f"{target}", xlabel="trainable parameters (M, log)", ylabel="SDR (dB)")
+        sizes = [_number(r["parameters"]) for r in rows]
+        wide = min(sizes) > 0 and max(sizes) / min(sizes) > 10
+        if wide:
+            ax.set_xscale("log")
+        ax.set(title=f"{target}", xlabel=f"trainable parameters (M{', log' if wide else ''})", ylabel="SDR (dB)")
         ax.grid(alpha=0.3)
     fig.suptitle("SDR against model size (dot: own reconstruction, x: Griffin-Lim)")
     return _save(fig, path)
