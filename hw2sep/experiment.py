@@ -25,6 +25,7 @@ if __package__ in (None, ""):  # run as a script: import hw2sep from the reposit
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
+import csv  # noqa: E402
 import dataclasses  # noqa: E402
 import json  # noqa: E402
 import re  # noqa: E402
@@ -51,6 +52,8 @@ EVALUATE_DEFAULTS = {"methods": "main+griffinlim", "metric": "museval", "tracks"
 # --smoke: training settings (the model's tiny options come first), evaluation settings
 SMOKE_TRAIN = ("seq_dur=1.0", "samples_per_track=2", "batch_size=2", "nb_workers=0", "checkpoint_epochs=[]")
 SMOKE_EVALUATE = {"metric": "fast", "tracks": 2, "gl_iterations": 4}
+# settings that may change between an interrupted call and its rerun without making it another run
+NOT_IDENTITY = ("npy_root", "out", "device", "nb_workers", "description")
 RUN_RECORD = "experiment_run.json"  # per run folder: resolved config, done flag, epochs, time, peak memory
 TABLE_FIELDS = ("run", "model", "parameters", "pretrained", "code_origin", "varied", "epochs", "best_epoch",
                 "budget", "train_seconds", "peak_gpu_mb", "seq_dur", "loss", "main_method")
@@ -133,7 +136,7 @@ def run_experiment(path: str | Path, npy_root: str | Path, musdb_root: str | Pat
     rows = write_table(folder)
     figures = make_figures(folder)
     if progress:
-        print(format_markdown(rows))
+        print(format_markdown(rows, experiment.evaluate["methods"]))
         print(f"wrote {folder / 'table.csv'} and {len(figures)} figure(s)")
     return ExperimentResult(folder, rows, figures)
 
@@ -143,9 +146,9 @@ def train_run(run: Run, budget: dict, progress: bool = True) -> dict:
     config, out = run.config, Path(run.config.out)
     wanted = _jsonable(config)
     record = _read_json(out / RUN_RECORD)
-    if record is not None and record.get("config") != wanted:
-        changed = sorted(k for k in set(wanted) | set(record.get("config") or {})
-                         if wanted.get(k) != (record.get("config") or {}).get(k))
+    saved = (record or {}).get("config") or {}
+    changed = sorted(k for k in set(wanted) | set(saved) if k not in NOT_IDENTITY and wanted.get(k) != saved.get(k))
+    if record is not None and changed:
         raise Hw2sepError(f"{out} was trained with other settings (changed: {', '.join(changed)}); "
                           "give another --out or delete that run folder")
     if record is not None and record.get("done"):
@@ -159,7 +162,7 @@ def train_run(run: Run, budget: dict, progress: bool = True) -> dict:
     minutes = budget.get("minutes")
     if minutes is None:
         fit(config, resume=(out / "last.pt").exists(), progress=progress)
-        stopped = f"{config.epochs} epochs"
+        stopped = _epochs(config.epochs)
     else:  # one epoch per call: fit resumes from last.pt, so this is the same run as one long call
         while True:
             epoch, seconds = _trained_so_far(out)
@@ -167,7 +170,7 @@ def train_run(run: Run, budget: dict, progress: bool = True) -> dict:
                 stopped = f"{minutes:g} min (crossed in epoch {epoch})"
                 break
             if epoch >= config.epochs:
-                stopped = f"{config.epochs} epochs (before {minutes:g} min)"
+                stopped = f"{_epochs(config.epochs)} (before {minutes:g} min)"
                 break
             fit(dataclasses.replace(config, epochs=epoch + 1), resume=epoch > 0, progress=progress)
     epoch, seconds = _trained_so_far(out)
@@ -236,7 +239,6 @@ def table_row(run_dir: Path, tokens: Sequence[str]) -> dict:
 
 def read_per_track_sdr(folder: str | Path, token: str = "main") -> dict[str, dict[str, list[float]]]:
     """Per-track median SDR of every run for one method token: {run: {target: [SDR per track]}}."""
-    import csv
     folder = Path(folder)
     info = _read_json(folder / "experiment.json") or {"runs": []}
     result = {}
@@ -259,7 +261,6 @@ def make_figures(folder: str | Path) -> list[Path]:
     from hw2sep.experiment_plots import plot_experiment
     folder = Path(folder)
     with open(folder / "table.csv", newline="") as f:
-        import csv
         rows = list(csv.DictReader(f))
     return plot_experiment(folder, rows, read_per_track_sdr(folder, "main"))
 
@@ -378,6 +379,10 @@ def _trained_so_far(out: Path) -> tuple[int, float]:
     return int(meta.get("epoch", 0)), float(meta.get("train_seconds", 0.0))
 
 
+def _epochs(n: int) -> str:
+    return f"{n} epoch{'s' if n != 1 else ''}"
+
+
 def _jsonable(config: TrainConfig) -> dict:
     return json.loads(json.dumps(dataclasses.asdict(config)))
 
@@ -398,10 +403,11 @@ def main(argv=None) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a training setting in every run, e.g. device=cuda:1 (repeatable)")
     p.add_argument("--smoke", action="store_true", help="tiny models, 1 epoch, 1 s excerpts, 2 tracks (CPU check)")
-    p.add_argument("--device", default="auto", help="evaluation device: auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--device", default="auto", help="training and evaluation device: auto, cpu, cuda, cuda:N or mps")
     a = p.parse_args(argv)
     started = time.time()
-    result = run_experiment(a.experiment, a.npy_root, a.musdb_root, a.out, a.set, smoke=a.smoke, device=a.device)
+    overrides = ([f"device={a.device}"] if a.device != "auto" else []) + a.set
+    result = run_experiment(a.experiment, a.npy_root, a.musdb_root, a.out, overrides, smoke=a.smoke, device=a.device)
     print(f"{len(result.rows)} run(s) in {result.folder} ({time.time() - started:.0f} s this call)")
 
 

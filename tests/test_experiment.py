@@ -151,3 +151,14 @@ def test_cli_bad_file_is_one_line(tmp_path):
     bad.write_text("{not json")
     result = run_script("hw2sep/experiment.py", str(bad), "--npy-root", "x", "--musdb-root", "y", "--out", str(tmp_path))
     assert_one_line_error(result, "not valid json")
+
+
+def test_run_folder_with_other_settings_is_refused(tmp_path):
+    spec = _write(tmp_path / "c.json", {"name": "c", "base": "configs/umx.json", "runs": [{"name": "r"}],
+                                        "budget": {"epochs": 1}})
+    run = load_experiment(spec, "npy", tmp_path / "exp", smoke=True).runs[0]
+    saved = {**json.loads(json.dumps(dataclasses.asdict(run.config))), "lr": 0.5, "device": "cuda"}
+    Path(run.config.out).mkdir(parents=True)
+    (Path(run.config.out) / experiment.RUN_RECORD).write_text(json.dumps({"config": saved}))
+    with pytest.raises(Hw2sepError, match=r"other settings \(changed: lr\)"):  # device alone would not count
+        train_run(run, {"epochs": 1}, progress=False)
