@@ -11,7 +11,8 @@ mixture phase for magnitude models, direct for complex ones) and Griffin-Lim; ``
 (+ ``table.md`` and PNG figures) has a row per run. A rerun resumes: finished runs are kept, the
 unfinished one continues from its ``last.pt``, and scored tracks are not scored again.
 
-``--smoke`` writes to ``OUT/NAME_smoke`` with every run shrunk to its model's tiny options, one epoch,
+``--metric fast`` and ``--tracks N`` override the file's evaluation (museval on all 50 tracks costs
+about 40 CPU-minutes per run and method). ``--smoke`` writes to ``OUT/NAME_smoke`` with every run shrunk to its model's tiny options, one epoch,
 1 s excerpts, 2 test tracks and the fast metric: a CPU check of the whole pipeline on the toy set.
 """
 
@@ -89,12 +90,15 @@ class ExperimentResult(NamedTuple):
 
 
 def load_experiment(path: str | Path, npy_root: str | Path = "", out: str | Path = "experiments",
-                    overrides: Sequence[str] = (), smoke: bool = False) -> Experiment:
+                    overrides: Sequence[str] = (), smoke: bool = False, evaluate_overrides: dict | None = None
+                    ) -> Experiment:
     """Parse and check an experiment file; every run's config is resolved (and so validated) here.
 
     Settings apply in this order: the base config (or the run's ``config``), the experiment's ``set``,
     with ``smoke`` the model's tiny options and small training settings, the run's ``set``, the budget's
     epochs (1 with ``smoke``), the ``smoke.set`` section (with ``smoke``), then ``overrides`` (``--set``).
+    Evaluation settings: the defaults, the file's ``evaluate``, with ``smoke`` the fast ones and the file's
+    ``smoke.evaluate``, then ``evaluate_overrides`` (e.g. ``{"metric": "fast", "tracks": 10}``).
     """
     path = Path(path)
     spec = _read_spec(path)
@@ -102,7 +106,7 @@ def load_experiment(path: str | Path, npy_root: str | Path = "", out: str | Path
     smoke_spec = spec.get("smoke") or {}
     budget = {"epochs": 1} if smoke else _check_budget(spec.get("budget"), path)
     evaluate_settings = {**EVALUATE_DEFAULTS, **(spec.get("evaluate") or {}), **(SMOKE_EVALUATE if smoke else {}),
-                         **(smoke_spec.get("evaluate", {}) if smoke else {})}
+                         **(smoke_spec.get("evaluate", {}) if smoke else {}), **(evaluate_overrides or {})}
     evaluate_settings = _check_evaluate(evaluate_settings, path)
     folder = Path(out) / (f"{name}_smoke" if smoke else name)
     runs = []
@@ -116,12 +120,12 @@ def load_experiment(path: str | Path, npy_root: str | Path = "", out: str | Path
 
 def run_experiment(path: str | Path, npy_root: str | Path, musdb_root: str | Path, out: str | Path = "experiments",
                    overrides: Sequence[str] = (), progress: bool = True, smoke: bool = False,
-                   device: str = "auto") -> ExperimentResult:
+                   device: str = "auto", evaluate_overrides: dict | None = None) -> ExperimentResult:
     """Train every run (resuming), evaluate every best checkpoint, write the table and figures.
 
     Returns the folder (``OUT/NAME``), the table rows (as in ``table.csv``) and the figure paths.
     """
-    experiment = load_experiment(path, npy_root, out, overrides, smoke)
+    experiment = load_experiment(path, npy_root, out, overrides, smoke, evaluate_overrides)
     folder = experiment.folder
     folder.mkdir(parents=True, exist_ok=True)
     write_json(folder / "experiment.json", {"source": str(path), "name": experiment.name,
@@ -404,10 +408,15 @@ def main(argv=None) -> None:
                    help="override a training setting in every run, e.g. device=cuda:1 (repeatable)")
     p.add_argument("--smoke", action="store_true", help="tiny models, 1 epoch, 1 s excerpts, 2 tracks (CPU check)")
     p.add_argument("--device", default="auto", help="training and evaluation device: auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--metric", choices=("museval", "fast"), help="override the file's evaluation metric "
+                   "(fast: the same SDR within 0.01 dB, 11-15x faster)")
+    p.add_argument("--tracks", type=int, help="score only the first N test tracks (default: the file's, all)")
     a = p.parse_args(argv)
     started = time.time()
     overrides = ([f"device={a.device}"] if a.device != "auto" else []) + a.set
-    result = run_experiment(a.experiment, a.npy_root, a.musdb_root, a.out, overrides, smoke=a.smoke, device=a.device)
+    scoring = {k: v for k, v in (("metric", a.metric), ("tracks", a.tracks)) if v is not None}
+    result = run_experiment(a.experiment, a.npy_root, a.musdb_root, a.out, overrides, smoke=a.smoke, device=a.device,
+                            evaluate_overrides=scoring)
     print(f"{len(result.rows)} run(s) in {result.folder} ({time.time() - started:.0f} s this call)")
 
 
