@@ -132,11 +132,12 @@ def run_experiment(path: str | Path, npy_root: str | Path, musdb_root: str | Pat
                                             "description": experiment.description, "smoke": smoke,
                                             "budget": experiment.budget, "evaluate": experiment.evaluate,
                                             "overrides": list(overrides), "runs": [r.name for r in experiment.runs]})
-    for number, run in enumerate(experiment.runs, 1):
-        if progress:
-            print(f"[{experiment.name} {number}/{len(experiment.runs)}] {run.name}: {run.varied or run.config.model}")
-        record = train_run(run, experiment.budget, progress)
-        evaluate_run(run, record, experiment.evaluate, musdb_root, device, progress)
+    with _one_thread(smoke):  # tiny tensors: one thread is faster, and 2 threads stall on a busy machine
+        for number, run in enumerate(experiment.runs, 1):
+            if progress:
+                print(f"[{experiment.name} {number}/{len(experiment.runs)}] {run.name}: {run.varied or run.config.model}")
+            record = train_run(run, experiment.budget, progress)
+            evaluate_run(run, record, experiment.evaluate, musdb_root, device, progress)
     rows = write_table(folder)
     figures = make_figures(folder)
     if progress:
@@ -381,6 +382,17 @@ def _trained_so_far(out: Path) -> tuple[int, float]:
     """(epochs done, training seconds) from ``last.json``; (0, 0) before the first epoch."""
     meta = _read_json(out / "last.json") or {}
     return int(meta.get("epoch", 0)), float(meta.get("train_seconds", 0.0))
+
+
+@contextlib.contextmanager
+def _one_thread(enabled: bool):
+    threads = torch.get_num_threads()
+    if enabled:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _epochs(n: int) -> str:
