@@ -1,7 +1,7 @@
 """Train a set of runs with one budget, evaluate each on the test set, and tabulate them (optional tasks).
 
-    python hw2sep/experiment.py configs/experiments/structure.json --npy-root NPY --musdb-root ROOT --out WORK/experiments
-    python hw2sep/experiment.py configs/experiments/compare_models.json --npy-root NPY --musdb-root ROOT --smoke
+    python -m hw2sep.experiment configs/experiments/structure.json --npy-root NPY --musdb-root ROOT --out WORK/experiments
+    python -m hw2sep.experiment configs/experiments/compare_models.json --npy-root NPY --musdb-root ROOT --smoke
 
 An experiment file names a base config, overrides for every run, the runs (each a ``vary`` label and its
 own overrides, or its own config file), one budget (``{"epochs": N}`` or ``{"minutes": M}``: stop after
@@ -21,30 +21,27 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: import hw2sep from the repository root
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
+import argparse
+import contextlib
+import csv
+import dataclasses
+import json
+import re
+import time
+from typing import NamedTuple, Sequence
 
-import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import csv  # noqa: E402
-import dataclasses  # noqa: E402
-import json  # noqa: E402
-import re  # noqa: E402
-import time  # noqa: E402
-from typing import NamedTuple, Sequence  # noqa: E402
+import torch
 
-import torch  # noqa: E402
-
-from hw2sep import TARGETS  # noqa: E402
-from hw2sep.checkpoint import read_meta  # noqa: E402
-from hw2sep.devices import resolve_device  # noqa: E402
-from hw2sep.errors import Hw2sepError, run_cli  # noqa: E402
-from hw2sep.evaluate import evaluate  # noqa: E402
-from hw2sep.fileio import write_csv, write_json, write_text  # noqa: E402
-from hw2sep.losses import get_loss  # noqa: E402
-from hw2sep.models import MODELS, build_model, model_config  # noqa: E402
-from hw2sep.separate import check_methods, main_method  # noqa: E402
-from hw2sep.train import TrainConfig, fit, load_config  # noqa: E402
+from hw2sep import TARGETS
+from hw2sep.checkpoint import read_meta
+from hw2sep.devices import resolve_device
+from hw2sep.errors import Hw2sepError, run_cli
+from hw2sep.evaluate import evaluate
+from hw2sep.fileio import write_csv, write_json, write_text
+from hw2sep.losses import get_loss
+from hw2sep.models import MODELS, build_model, model_config
+from hw2sep.separate import check_methods, main_method
+from hw2sep.train import TrainConfig, fit, load_config
 
 REPO = Path(__file__).resolve().parents[1]
 EXPERIMENT_KEYS = ("name", "description", "base", "set", "runs", "budget", "evaluate", "smoke")

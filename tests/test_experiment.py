@@ -149,7 +149,7 @@ def test_bad_experiment_is_refused(tmp_path, change, fragment):
 def test_cli_bad_file_is_one_line(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    result = run_script("hw2sep/experiment.py", str(bad), "--npy-root", "x", "--musdb-root", "y", "--out", str(tmp_path))
+    result = run_script("-m", "hw2sep.experiment", str(bad), "--npy-root", "x", "--musdb-root", "y", "--out", str(tmp_path))
     assert_one_line_error(result, "not valid json")
 
 
