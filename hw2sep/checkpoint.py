@@ -8,6 +8,7 @@ kept apart in ``last.pt``; ``best``, ``epoch_025`` ... hold the model weights on
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import pickle
 import re
@@ -136,3 +137,12 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn
         raise Hw2sepError(f"checkpoint {Path(path).with_suffix('.pt')} does not fit its config "
                           f"({str(err).splitlines()[0]})") from None
     return model.to(device).eval(), meta
+
+
+def checkpoint_digest(path: str | Path) -> str:
+    """Short hash of a checkpoint's weights: cached results count only for the same bytes."""
+    sha = hashlib.sha1()
+    with open(Path(path).with_suffix(".pt"), "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()[:12]

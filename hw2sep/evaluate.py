@@ -16,33 +16,34 @@ from pathlib import Path
 
 import argparse
 import contextlib
-import hashlib
 import json
 import os
 import time
 from typing import Callable, Sequence
 
 import numpy as np
+import torch
 
 from hw2sep.names import METHODS, METRICS, SAMPLE_RATE, TARGETS
-from hw2sep.checkpoint import load_model
+from hw2sep.checkpoint import checkpoint_digest, load_model
 from hw2sep.data import list_tracks
 from hw2sep.devices import resolve_device
 from hw2sep.errors import Hw2sepError, run_cli
 from hw2sep.fileio import check_writable, write_csv, write_json
+from hw2sep.models.base import STFTParams
 from hw2sep.metrics import BACKENDS, ScorePool, bss_eval, global_sdr, track_json, track_median
 from hw2sep.samples import loudest_window, slug, start_samples_index, write_sample
-from hw2sep.separate import Separator, check_methods, method_settings
+from hw2sep.separate import Separator, check_methods
 
 COMPARISON_FIELDS = ("checkpoint", "epoch", "method", "target", "tracks", "SDR", "SDR_mean", "SDR_global",
-                     "SIR", "ISR", "SAR")
+                     "SIR", "ISR", "SAR", "LSD")
 
 
 def evaluate(checkpoints: Sequence[str | Path], musdb_root: str | Path, out: str | Path,
              subset: str = "test", methods: Sequence[str] = ("mixture",), n_tracks: int | None = None,
              metric: str = "museval", device: str = "auto", samples_dir: str | Path | None = None,
              n_sample_tracks: int = 3, sample_seconds: float = 10.0, progress: bool = True,
-             workers: int | None = None, **phase_options) -> list[dict]:
+             workers: int | None = None, vocoders: Sequence[str | Path] = (), **phase_options) -> list[dict]:
     """Evaluate every checkpoint with every method; returns the comparison rows (also in comparison.csv).
 
     Tracks are scored in ``workers`` processes (default: one per CPU core for museval and mir_eval, none
@@ -65,16 +66,16 @@ def evaluate(checkpoints: Sequence[str | Path], musdb_root: str | Path, out: str
         raise Hw2sepError(f"no '{subset}' tracks under {musdb_root}")
     out, device = Path(out), resolve_device(device)
     models = [(Path(c), *load_model(c, device)) for c in checkpoints]  # fail early on a bad checkpoint
-    for path, model, meta in models:
-        check_methods(methods, model)
+    separators = [Separator(model, device, amp=device.type == "cuda", vocoders=vocoders) for _, model, _ in models]
+    for separator in separators:
+        separator.check(methods)
     if workers is None:
         workers = 0 if metric == "fast" or len(tracks) < 2 else min(len(tracks), os.cpu_count() or 1)
     with (ScorePool(workers) if workers > 1 else contextlib.nullcontext()) as pool:
-        for path, model, meta in models:
+        for (path, model, meta), separator in zip(models, separators):
             label, digest = path.with_suffix("").name, checkpoint_digest(path)
-            separator = Separator(model, device, amp=device.type == "cuda")
-            keys = {m: {"metric": metric, "checkpoint_sha1": digest,
-                        **method_settings(m, model.stft_params, **phase_options)} for m in methods}
+            keys = {m: {"metric": metric, "checkpoint_sha1": digest, **separator.settings(m, **phase_options)}
+                    for m in methods}
             pending = []
             for index, track in enumerate(_progress(tracks, progress, label)):
                 todo = [m for m in methods if _result_key(out, label, m, track.name) != keys[m]]
@@ -100,21 +101,24 @@ def evaluate(checkpoints: Sequence[str | Path], musdb_root: str | Path, out: str
     return write_comparison(out)
 
 
-def checkpoint_digest(path: str | Path) -> str:
-    """Short hash of a checkpoint's weights: cached results count only for the same bytes."""
-    sha = hashlib.sha1()
-    with open(Path(path).with_suffix(".pt"), "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()[:12]
-
-
 def _result_key(out: Path, label: str, method: str, track: str) -> dict | None:
     """The settings a cached track score was made with (None if there is none, or it is unreadable)."""
     try:
         return json.loads(_track_file(out, label, method, track).read_text())["hw2sep"]["key"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def spectral_distance(references: np.ndarray, estimates: np.ndarray) -> np.ndarray:
+    """Log-spectral distance in dB per target (mean over channels), at one fixed STFT for every model.
+
+    It ignores phase: SDR punishes a plausible phase that is not aligned with the reference (Griffin-Lim,
+    vocoders), this does not. Shape: (nb_targets, C, N) twice -> (nb_targets,).
+    """
+    from hw2sep.vocoder import log_spectral_distance
+
+    ref, est = (torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)) for x in (references, estimates))
+    return log_spectral_distance(ref, est, STFTParams()).mean(-1).numpy()
 
 
 def _read_result(path: Path) -> dict:
@@ -137,12 +141,13 @@ def _score_track(out: Path, label: str, method: str, track: str, references: np.
     else:
         future = pool.submit(references, estimates, win, win, backend=metric)
     global_sdrs = dict(zip(TARGETS, map(float, global_sdr(references, estimates))))
+    spectral = dict(zip(TARGETS, map(float, spectral_distance(references, estimates))))
 
     def finish() -> None:
         result = scores if future is None else future.result()
         record = track_json(track, list(TARGETS), result, SAMPLE_RATE, win, win)
         record["hw2sep"] = {"key": key, "metric": metric, "checkpoint_sha1": key["checkpoint_sha1"],
-                            "global_SDR": global_sdrs,
+                            "global_SDR": global_sdrs, "LSD": spectral,
                             "median": {m: dict(zip(TARGETS, map(float, track_median(result[m])))) for m in METRICS}}
         write_json(_track_file(out, label, method, track), record)
     return finish
@@ -154,16 +159,19 @@ def _summarise(out: Path, label: str, meta: dict, method: str, track_names: list
     folder = out / label / method
     records = {n: _read_result(_track_file(out, label, method, n)) for n in track_names}
     rows = [{"track": n, "target": t, **{m: r["hw2sep"]["median"][m][t] for m in METRICS},
-             "SDR_global": r["hw2sep"]["global_SDR"][t]} for n, r in records.items() for t in TARGETS]
-    write_csv(folder / "per_track.csv", rows, ("track", "target", *METRICS, "SDR_global"))
+             "SDR_global": r["hw2sep"]["global_SDR"][t], "LSD": r["hw2sep"].get("LSD", {}).get(t, np.nan)}
+            for n, r in records.items() for t in TARGETS]
+    write_csv(folder / "per_track.csv", rows, ("track", "target", *METRICS, "SDR_global", "LSD"))
     summary = {"checkpoint": label, "epoch": meta.get("epoch"), "method": method, "metric": metric,
                "tracks": len(records), "dataset": dataset, "trained_on": meta.get("train", {}).get("npy_root"),
                "model": meta.get("model"), "parameters": meta.get("parameters"), "targets": {}}
     for t in TARGETS:
-        per_track = {m: np.array([r[m] for r in rows if r["target"] == t], dtype=float) for m in (*METRICS, "SDR_global")}
+        per_track = {m: np.array([r[m] for r in rows if r["target"] == t], dtype=float)
+                     for m in (*METRICS, "SDR_global", "LSD")}
         summary["targets"][t] = {**{m: _nan_to_none(np.nanmedian(per_track[m])) for m in METRICS},
                                  "SDR_mean": _nan_to_none(np.nanmean(per_track["SDR"])),
-                                 "SDR_global": _nan_to_none(np.nanmedian(per_track["SDR_global"]))}
+                                 "SDR_global": _nan_to_none(np.nanmedian(per_track["SDR_global"])),
+                                 "LSD": _nan_to_none(np.nanmedian(per_track["LSD"]))}
     write_json(folder / "summary.json", summary)
 
 
@@ -181,12 +189,13 @@ def write_comparison(out: str | Path) -> list[dict]:
 
 
 def format_table(rows: list[dict]) -> str:
-    """The comparison as an aligned text table (median-of-medians SDR per target)."""
-    lines = [f"{'checkpoint':<14}{'epoch':>6}  {'method':<20}{'target':<15}{'tracks':>6}{'SDR':>8}{'mean':>8}{'global':>8}"]
+    """The comparison as an aligned text table (median-of-medians SDR per target; LSD in dB, lower is better)."""
+    lines = [f"{'checkpoint':<14}{'epoch':>6}  {'method':<20}{'target':<15}{'tracks':>6}{'SDR':>8}{'mean':>8}{'global':>8}"
+             f"{'LSD':>8}"]
     for r in rows:
         fmt = lambda v: "     nan" if v is None else f"{v:8.2f}"  # noqa: E731
         lines.append(f"{r['checkpoint']:<14}{str(r['epoch']):>6}  {r['method']:<20}{r['target']:<15}{r['tracks']:>6}"
-                     f"{fmt(r['SDR'])}{fmt(r['SDR_mean'])}{fmt(r['SDR_global'])}")
+                     f"{fmt(r['SDR'])}{fmt(r['SDR_mean'])}{fmt(r['SDR_global'])}{fmt(r.get('LSD'))}")
     return "\n".join(lines)
 
 
@@ -228,6 +237,9 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=None,
                         help="processes scoring tracks (default: one per core for museval/mir_eval; 0 = in-process)")
     parser.add_argument("--gl-iterations", type=int, default=32, help="Griffin-Lim iterations")
+    parser.add_argument("--vocoder", nargs="+", default=[], metavar="FILE",
+                        help="trained vocoder checkpoint(s) (python -m hw2sep.train_vocoder) for the methods "
+                             "vocoder (mel) and vocoder-linear")
 
 
 def main(argv=None) -> None:
@@ -243,7 +255,7 @@ def main(argv=None) -> None:
     started = time.time()
     rows = evaluate(args.checkpoints, args.musdb_root, args.out, subset=args.subset,
                     methods=[m for m in args.methods.split(",") if m], n_tracks=args.tracks, metric=args.metric,
-                    device=args.device, samples_dir=args.samples, workers=args.workers,
+                    device=args.device, samples_dir=args.samples, workers=args.workers, vocoders=args.vocoder,
                     gl_iterations=args.gl_iterations)
     print(format_table(rows))
     print(f"wrote {Path(args.out) / 'comparison.csv'} in {time.time() - started:.1f} s")

@@ -31,7 +31,8 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = REPO / "models" / "umx_vocals.pt"
 EXPLAIN = """SDR   median over the test tracks of each track's median SDR over 1 s windows (the assignment's number)
 mean  mean over the test tracks of the same per-track medians (pulled by hard tracks)
-global  median over tracks of one SDR per whole track (BSRNN/DTTNet-style papers report variants of it)"""
+global  median over tracks of one SDR per whole track (BSRNN/DTTNet-style papers report variants of it)
+LSD   log-spectral distance in dB (median over tracks; lower is better): ignores phase, unlike SDR"""
 
 
 def phase_methods(phase: str, model) -> list[str]:
@@ -72,7 +73,7 @@ def main(argv=None) -> None:
     rows = evaluate([args.checkpoint], root, args.out, subset="test", methods=methods, n_tracks=args.tracks,
                     metric=args.metric, device=args.device, samples_dir=args.samples,
                     n_sample_tracks=args.sample_tracks, workers=args.workers,
-                    gl_iterations=args.gl_iterations)
+                    vocoders=args.vocoder, gl_iterations=args.gl_iterations)
     label = Path(args.checkpoint).with_suffix("").name
     for method in methods:
         print(f"\nper-track SDR (dB), {method} phase: median over 1 s windows")

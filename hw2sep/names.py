@@ -20,6 +20,8 @@ METHODS = {
     "mel": "mel -> Griffin-Lim (librosa)",
     "direct": "model's own output",
     "residual": "own output, accompaniment = mix - vocals",
+    "vocoder": "trained mel vocoder",
+    "vocoder-linear": "trained vocoder (linear magnitude)",
 }
 
 

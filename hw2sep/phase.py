@@ -41,6 +41,7 @@ N_MELS = 128
 _GL_CHUNK = 2 ** 25  # time-frequency points per Griffin-Lim batch
 _BLOCK = 128  # frames per FFT call on CPU
 _DRAW_ROWS = 64  # frequency rows per random draw
+_MEL_BLOCK = 64  # frames per NNLS mel inversion (librosa solves all frames of a call at once)
 
 
 def _check_choice(value: str, choices: tuple[str, ...], what: str) -> None:
@@ -260,6 +261,10 @@ def mel_roundtrip(magnitude: torch.Tensor, length: int, n_iter: int = 32, moment
     """Mel-vocoder route: ``librosa.feature.inverse.mel_to_audio`` on the mel power of `magnitude`,
     with our STFT settings and our seeded Griffin-Lim (librosa's is unseeded there).
 
+    The NNLS inversion (``mel_to_stft``) runs on blocks of ``_MEL_BLOCK`` frames: librosa solves all
+    frames of a signal at once, which asked for 27 GB at n_fft 4096 on 10 s. Frames are independent
+    in that problem, so blocks change only where the solver stops (within its tolerance).
+
     Shape: (..., nb_bins, nb_frames) -> (..., length).
     """
     import librosa
@@ -270,8 +275,12 @@ def mel_roundtrip(magnitude: torch.Tensor, length: int, n_iter: int = 32, moment
     mels = np.einsum("mf,bft->bmt", basis, power)  # (signals, n_mels, nb_frames)
     peaks = mels.max(axis=(1, 2), keepdims=True) + np.finfo(mels.dtype).tiny
     # NNLS per signal on mel / peak (scipy 1.17's L-BFGS-B segfaults on large values); |S| ~ sqrt
-    linear = np.stack([librosa.feature.inverse.mel_to_stft(m, sr=SAMPLE_RATE, n_fft=n_fft)
-                       for m in mels / peaks]) * np.sqrt(peaks)
+    linear = np.empty(power.shape, dtype=power.dtype)
+    for i, m in enumerate(mels / peaks):
+        for t in range(0, m.shape[-1], _MEL_BLOCK):
+            block = m[:, t:t + _MEL_BLOCK]
+            linear[i, :, t:t + _MEL_BLOCK] = librosa.feature.inverse.mel_to_stft(block, sr=SAMPLE_RATE, n_fft=n_fft)
+    linear *= np.sqrt(peaks)
     linear = torch.from_numpy(linear).to(magnitude.device, magnitude.dtype).reshape(magnitude.shape)
     return griffinlim(linear, length, n_iter=n_iter, momentum=momentum, seed=seed, hop=hop, window=window)
 

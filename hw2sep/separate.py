@@ -15,6 +15,7 @@ each side, so its activations never cover more than ``chunk_seconds`` (+ context
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -24,6 +25,7 @@ from torch import nn
 from hw2sep.names import METHODS, SAMPLE_RATE, TARGETS
 from hw2sep.estimate import Estimate, estimate_track
 from hw2sep.phase import reconstruct
+from hw2sep.checkpoint import checkpoint_digest
 from hw2sep.errors import Hw2sepError
 
 # How each reconstruction label of ``hw2sep.names.METHODS`` is made: (phase.reconstruct method, options);
@@ -37,6 +39,8 @@ RECONSTRUCTIONS = {
     "mel": ("mel", {}),                                              # librosa mel -> STFT -> Griffin-Lim
     "direct": (None, {}),                                            # the model's own complex STFT / waveform
     "residual": (None, {"residual": True}),                          # direct, accompaniment = mixture - vocals
+    "vocoder": ("vocoder", {"features": "mel"}),                     # a trained mel vocoder (--vocoder FILE)
+    "vocoder-linear": ("vocoder", {"features": "linear"}),           # a trained linear-magnitude vocoder
 }
 assert set(RECONSTRUCTIONS) == set(METHODS), "every method label needs a reconstruction, and back"
 DIRECT_KINDS = ("complex", "waveform")  # kinds whose own output is a waveform without a phase method
@@ -51,22 +55,6 @@ def check_methods(methods: Sequence[str], model: nn.Module | None = None) -> Non
         if model is not None and method in methods and model.predicts not in DIRECT_KINDS:
             raise Hw2sepError(f"method '{method}' needs a complex or waveform model; this one predicts "
                               f"{model.predicts} (use mixture)")
-
-
-def method_settings(method: str, stft_params, **phase_options) -> dict:
-    """Every setting that changes the numbers of ``method``, resolved to its value (the result key).
-
-    Includes the STFT, the method's own options and those of ``phase_options`` that it reads, with
-    ``reconstruct``'s defaults filled in, so a cached score is reused only for the same settings.
-    """
-    name, options = RECONSTRUCTIONS[method]
-    defaults = {k: p.default for k, p in inspect.signature(reconstruct).parameters.items()
-                if p.kind is inspect.Parameter.KEYWORD_ONLY}
-    resolved = {**defaults, **phase_options, **options}
-    used = {"wiener": ("wiener_iterations",), "griffinlim": ("gl_iterations", "gl_init", "momentum", "seed"),
-            "griffinlim-librosa": ("gl_iterations", "momentum", "seed"),
-            "mel": ("gl_iterations", "momentum", "seed")}.get(name, ())
-    return {"method": method, "stft": vars(stft_params), **{k: resolved[k] for k in used}}
 
 
 def main_method(predicts: str) -> str:
@@ -87,7 +75,7 @@ class Separator:
     """Model + its STFT + reconstruction: (nb_channels, nb_samples) mixture -> {target: waveform}."""
 
     def __init__(self, model: nn.Module, device: torch.device | str = "cpu", chunk_seconds: float = 30.0,
-                 context_seconds: float = 3.0, amp: bool = False):
+                 context_seconds: float = 3.0, amp: bool = False, vocoders: Sequence[str | Path] = ()):
         self.model = model.to(device).eval()
         self.device = torch.device(device)
         self.stft_params = model.stft_params
@@ -95,6 +83,42 @@ class Separator:
         self.chunk_frames = max(1, int(chunk_seconds * SAMPLE_RATE / hop))
         self.context_frames = int(context_seconds * SAMPLE_RATE / hop)
         self.amp = amp
+        self.vocoders = {}  # features ("mel" | "linear") -> (checkpoint path, Vocoder)
+        for path in vocoders:
+            from hw2sep.vocoder import load_vocoder
+            vocoder = load_vocoder(path, self.stft_params, device=self.device)  # an STFT mismatch is one line
+            if vocoder.config.features in self.vocoders:
+                raise Hw2sepError(f"two {vocoder.config.features} vocoders given: {self.vocoders[vocoder.config.features][0]} "
+                                  f"and {path}; give one of each kind at most")
+            self.vocoders[vocoder.config.features] = (Path(path), vocoder)
+
+    def check(self, methods: Sequence[str]) -> None:
+        """Refuse, in one line, methods this model or these vocoders cannot run."""
+        check_methods(methods, self.model)
+        for method in methods:
+            name, options = RECONSTRUCTIONS[method]
+            if name == "vocoder" and options["features"] not in self.vocoders:
+                raise Hw2sepError(f"method '{method}' needs a {options['features']} vocoder checkpoint: give --vocoder FILE "
+                                  f"(train one with python -m hw2sep.train_vocoder --features {options['features']} "
+                                  "--stft-from YOUR_SEPARATOR.pt)")
+
+    def settings(self, method: str, **phase_options) -> dict:
+        """Every setting that changes the numbers of ``method``, resolved to its value (the result key).
+
+        The STFT, the method's own options and those of ``phase_options`` it reads, with ``reconstruct``'s
+        defaults filled in, and a vocoder's weights digest: a cached score is reused only for the same.
+        """
+        name, options = RECONSTRUCTIONS[method]
+        defaults = {k: p.default for k, p in inspect.signature(reconstruct).parameters.items()
+                    if p.kind is inspect.Parameter.KEYWORD_ONLY}
+        resolved = {**defaults, **phase_options, **options}
+        used = {"wiener": ("wiener_iterations",), "griffinlim": ("gl_iterations", "gl_init", "momentum", "seed"),
+                "griffinlim-librosa": ("gl_iterations", "momentum", "seed"),
+                "mel": ("gl_iterations", "momentum", "seed")}.get(name, ())
+        key = {"method": method, "stft": vars(self.stft_params), **{k: resolved[k] for k in used}}
+        if name == "vocoder":
+            key["vocoder_sha1"] = checkpoint_digest(self.vocoders[options["features"]][0])
+        return key
 
     @torch.no_grad()
     def estimates(self, mixture: np.ndarray | torch.Tensor) -> dict[str, Estimate]:
@@ -122,7 +146,7 @@ class Separator:
 
         ``phase_options`` go to ``hw2sep.phase.reconstruct`` (gl_iterations, gl_init, seed, ...).
         """
-        check_methods(methods, self.model)
+        self.check(methods)
         est = self.estimates(mixture)
         length = np.asarray(mixture).shape[-1]
         mix_stft = est["vocals"].mix_spec
@@ -136,6 +160,10 @@ class Separator:
                     waves = torch.stack([vocals, est["vocals"].mixture - vocals])
                 elif name is None:
                     waves = torch.stack([est[t].wave() for t in TARGETS])
+                elif name == "vocoder":
+                    from hw2sep.vocoder import vocode
+                    mags = torch.stack([est[t].magnitude() for t in TARGETS]) if mags is None else mags
+                    waves = vocode(mags, length, self.vocoders[options["features"]][1])
                 else:
                     mags = torch.stack([est[t].magnitude() for t in TARGETS]) if mags is None else mags
                     waves = reconstruct(mix_stft, mags, name, length, stft_params=self.stft_params,

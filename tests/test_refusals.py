@@ -106,3 +106,39 @@ def test_train_warns_when_excerpts_are_longer_than_every_track(toy_npy, tmp_path
                         "--hidden-size", "8", "--nb-layers", "1", "--nb-workers", "0", "--device", "cpu")
     assert result.returncode == 0, result.stderr
     assert "zero-padded" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_vocoders(tiny_run, toy_npy, tmp_path_factory):
+    """A mel and a linear vocoder trained 2 steps with the tiny separator's STFT, and one with another STFT."""
+    from hw2sep.vocoder.training import VocoderTrainConfig, fit_vocoder
+    out = tmp_path_factory.mktemp("vocoders")
+    tiny = {"dim": 16, "intermediate_dim": 32, "nb_layers": 1, "n_mels": 32}
+    common = dict(steps=2, batch_size=1, seq_dur=0.25, samples_per_track=1, checkpoint_every=2, valid_subset="",
+                  device="cpu")
+    for name, options, source in (("mel", {}, tiny_run / "best.pt"), ("linear", {"features": "linear"}, tiny_run / "best.pt"),
+                                  ("other_stft", {"n_fft": 2048, "hop": 512}, None)):
+        fit_vocoder(VocoderTrainConfig(npy_root=str(toy_npy), out=str(out / name), vocoder={**tiny, **options},
+                                       stft_from=str(source) if source else None, **common), progress=False)
+    return out
+
+
+def test_vocoder_methods_score_sdr_and_spectral_distance(tiny_run, tiny_vocoders, toy_root, tmp_path):
+    rows = evaluate([tiny_run / "best.pt"], toy_root, tmp_path, methods=["vocoder", "vocoder-linear", "mixture"],
+                    n_tracks=1, metric="fast", device="cpu", progress=False,
+                    vocoders=[tiny_vocoders / "mel" / "best.pt", tiny_vocoders / "linear" / "best.pt"])
+    assert {r["method"] for r in rows} == {"vocoder", "vocoder-linear", "mixture"}
+    assert all(r["SDR"] is not None and r["LSD"] is not None and r["LSD"] >= 0 for r in rows)
+    key = json.loads(next((tmp_path / "best" / "vocoder" / "tracks").glob("*.json")).read_text())["hw2sep"]["key"]
+    assert len(key["vocoder_sha1"]) == 12  # another vocoder's score is never reused
+
+
+@pytest.mark.parametrize("vocoder, phase, expected", [
+    (None, "vocoder", "needs a mel vocoder checkpoint"),
+    ("mel", "vocoder-linear", "needs a linear vocoder checkpoint"),
+    ("other_stft", "vocoder", "trained for n_fft 2048"),
+])
+def test_vocoder_refusals_are_one_line(vocoder, phase, expected, tiny_run, tiny_vocoders, toy_root, tmp_path):
+    extra = ["--vocoder", str(tiny_vocoders / vocoder / "best.pt")] if vocoder else []
+    result = run_script("hw2sep/infer.py", *_infer_args(tiny_run, toy_root, tmp_path), "--phase", phase, *extra)
+    assert_one_line_error(result, expected)
