@@ -7,16 +7,17 @@ the whole-track mixture STFT; per method it holds:
 * ``mixture``: one block. Each block's frames get the mixture phase and are overlap-added into the
   output; the same numbers as ``phase.reconstruct(stft(mix), mags, "mixture")`` up to float
   rounding of the overlap-add (~1e-7 relative).
-* ``wiener``: the EM statistics R_j(f) are sums over the whole track, so it runs passes over the
-  blocks: one for the estimates and the mixture scale, one per EM step to sum R_j, one to filter.
+* ``wiener``: the mixture scale and the EM statistics R_j(f) are over the whole track, so it runs
+  passes over the blocks: one for the scale, one per EM step to sum R_j, one to filter.
   EM step n of a block is recomputed from the block's estimates and R_1..R_n (nothing per frame
   is kept between passes but the estimates, see `keep_estimates`). Float64 sums in another order:
   equal to ``phase.wiener`` to ~1e-6 relative.
 * ``griffinlim``: global and iterative, so it keeps every signal's magnitude (float32, one
   (frames, bins) tensor per target and channel) and runs Griffin-Lim one signal per worker on
   waveforms: each iteration recomputes the previous STFT from the previous waveform instead of
-  keeping complex spectrograms, so a worker holds three waveforms, not 3.5 spectrograms. The
-  numbers are those of ``phase.griffinlim`` (same blocks, same random phase stream for `seed`).
+  keeping complex spectrograms, so a worker holds three waveforms, not 3.5 spectrograms (one
+  more STFT per iteration). The numbers are those of ``phase.griffinlim``, bit for bit on the CPU
+  (same blocks of frames, same random phase stream for `seed`).
 
 Sizes for a 10-minute stereo track (nb_frames 25 841, nb_bins 2049): one complex64 spectrogram of
 one channel is 0.42 GB, one waveform 0.11 GB (bench/bench_memory.py measures the totals).
@@ -84,10 +85,15 @@ class OverlapAdd:
         self.out = torch.zeros(*lead, length)  # the numerator, then the result (CPU)
 
     def _fold(self, frames: torch.Tensor) -> torch.Tensor:
-        """Overlap-add of windowed frames. Shape: (B, n_fft, t) -> (B, (t - 1) * hop + n_fft)."""
-        t = frames.shape[-1]
-        size = (t - 1) * self.hop + self.n_fft
-        return torch.nn.functional.fold(frames, (1, size), (1, self.n_fft), stride=(1, self.hop))[:, 0, 0]
+        """Overlap-add of windowed frames, as k = n_fft / hop shifted adds of hop-long rows (F.fold
+        is ~4x slower on CPU). Shape: (B, t, n_fft) -> (B, (t - 1) * hop + n_fft)."""
+        batch, t = frames.shape[:2]
+        k = self.n_fft // self.hop
+        parts = frames.view(batch, t, k, self.hop)  # a frame = k hops
+        out = frames.new_zeros(batch, t + k - 1, self.hop)
+        for j in range(k):
+            out[:, j:j + t] += parts[:, :, j]
+        return out.view(batch, -1)
 
     def _place(self, first_frame: int, size: int) -> tuple[int, int, int]:
         """Where a fold starting at `first_frame` lands in the output: (lo, hi, offset into fold)."""
@@ -98,19 +104,20 @@ class OverlapAdd:
     def add(self, spec: torch.Tensor, first_frame: int) -> None:
         """Overlap-add the frames `spec` (frames first_frame, first_frame + 1, ...)."""
         lead, t = spec.shape[:-2], spec.shape[-1]
-        frames = torch.fft.irfft(spec.reshape(-1, *spec.shape[-2:]), n=self.n_fft, dim=-2)
-        folded = self._fold(frames * self.window[:, None])  # (B, samples)
+        spec = spec.reshape(-1, *spec.shape[-2:]).transpose(-1, -2)  # to (B, t, nb_bins)
+        frames = torch.fft.irfft(spec, n=self.n_fft, dim=-1)  # (B, t, n_fft)
+        folded = self._fold(frames.mul_(self.window))  # (B, samples)
         lo, hi, off = self._place(first_frame, folded.shape[-1])
         self.out[..., lo:hi] += folded[:, off:off + hi - lo].reshape(*lead, hi - lo).cpu()
 
     def finish(self, chunk_frames: int = 4096) -> torch.Tensor:
         """Divide by the sum of squared windows of all frames, in chunks; returns the output."""
-        square = self.window.square()[:, None].cpu()
+        square = self.window.square().cpu()
         k = self.n_fft // self.hop
         for a in range(0, self.nb_frames, chunk_frames):
             b = min(self.nb_frames, a + chunk_frames)  # samples a*hop:b*hop, frames a-k:b+k over them
             lo_f, hi_f = max(0, a - k), min(self.nb_frames, b + k)
-            env = self._fold(square.expand(self.n_fft, hi_f - lo_f)[None].contiguous())[0]
+            env = self._fold(square.expand(1, hi_f - lo_f, self.n_fft).contiguous())[0]
             first = lo_f * self.hop - self.n_fft // 2
             keep_lo, keep_hi = a * self.hop, (b * self.hop if b < self.nb_frames else self.length)
             self.out[..., keep_lo:keep_hi] /= env[keep_lo - first:keep_hi - first]
@@ -139,6 +146,12 @@ class _Blocks:
     def stft(self, frames: slice) -> torch.Tensor:
         p = self.params
         return stft_frames(self.mixture, frames.start, frames.stop, p.n_fft, p.hop, p.window)
+
+    def peak(self) -> float:
+        """max |X| over the track; also runs the estimator once if its answers are to be kept."""
+        if self.keep:
+            return max(float(mix.abs().max()) for _, mix, _ in self)
+        return max(float(self.stft(core).abs().max()) for core, _ in self.plan)
 
     def __iter__(self) -> Iterator[tuple[slice, torch.Tensor, torch.Tensor]]:
         """(frames, mixture STFT (C, F, t), estimates (J, C, F, t)) per piece of `_PIECE` frames.
@@ -191,7 +204,7 @@ def separate_streaming(mixture: np.ndarray | torch.Tensor, estimate_fn: Estimate
         device: where blocks are transformed and estimated; default: the mixture's device.
         keep_estimates: keep the estimates of every block (float32 on the CPU, J x C x F x T) so
             that ``wiener`` calls `estimate_fn` once; False calls it again in each of its
-            ``wiener_iterations + 2`` passes. ``griffinlim`` always keeps the magnitudes.
+            ``wiener_iterations + 1`` passes over the blocks. ``griffinlim`` always keeps the magnitudes.
         wiener_iterations, eps: ``phase.wiener``'s EM steps and regularisation.
         gl_iterations, gl_init, momentum, seed: ``phase.griffinlim``'s settings.
 
@@ -226,10 +239,7 @@ def _mixture(blocks: _Blocks) -> Iterator[tuple[slice, torch.Tensor]]:
 
 def _wiener(blocks: _Blocks, iterations: int, eps: float) -> Iterator[tuple[slice, torch.Tensor]]:
     """``phase.wiener`` in passes over the blocks: scale, R_1 .. R_n, then the filtered blocks."""
-    peak = 0.0
-    for _, mix, _ in blocks:  # pass 0: the mixture scale (and the estimates, if kept)
-        peak = max(peak, float(mix.abs().max()))
-    scale = max(1.0, peak / 10)
+    scale = max(1.0, blocks.peak() / 10)  # pass 0: phase.wiener's mixture scale
 
     def estimates(covs: list[torch.Tensor]) -> Iterator[tuple[slice, torch.Tensor, torch.Tensor]]:
         """(core, scaled mixture, EM estimate after len(covs) steps) per block."""
