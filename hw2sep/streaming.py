@@ -37,7 +37,7 @@ import torch
 from hw2sep import SAMPLE_RATE
 from hw2sep.errors import Hw2sepError
 from hw2sep.models.base import STFTParams
-from hw2sep.phase import (GL_INITS, _BLOCK, _check_choice, _one_thread_per_op,
+from hw2sep.phase import (GL_INITS, _BLOCK, _DRAW_ROWS, _check_choice, _one_thread_per_op,
                           _skip_draws, _update, spatial_covariances, wiener_filter,
                           wiener_statistics)
 from hw2sep.transforms import stft_frames, window_tensor
@@ -355,17 +355,19 @@ class _RandomPhase:
     def __call__(self, fr: slice) -> torch.Tensor:
         """Shape: frames -> (len(frames), nb_bins) complex64; `fr` within one group, in order."""
         g = fr.start // self.group
-        if g != self.current:  # phase._draw_phase's arithmetic, row by row
+        if g != self.current:  # phase._draw_phase's arithmetic, rows in pieces
             self.phase = None
             width = min(self.group, self.nb_frames - g * self.group)
-            local = np.random.RandomState()
-            rows = []
-            for state in self.states[g]:
+            local, rows = np.random.RandomState(), np.empty((len(self.states[g]), width))
+            for row, state in zip(rows, self.states[g]):
                 local.set_state(state)
-                rows.append(local.random(size=width))
-            angle = torch.from_numpy(np.stack(rows)).mul_(2 * np.pi)  # (nb_bins, width) float64
-            self.phase = torch.polar(torch.ones_like(angle), angle).to(self.device, torch.complex64)
+                row[:] = local.random(size=width)
             self.states[g], self.current = [], g
+            self.phase = torch.empty(rows.shape, dtype=torch.complex64, device=self.device)
+            for f in range(0, len(rows), _DRAW_ROWS):  # (rows, width) float64 -> complex64
+                angle = torch.from_numpy(rows[f:f + _DRAW_ROWS]).mul_(2 * np.pi)
+                self.phase[f:f + len(angle)] = torch.polar(torch.ones_like(angle), angle)
+            del rows
         a = fr.start - g * self.group
         return self.phase[:, a:a + fr.stop - fr.start].T
 
