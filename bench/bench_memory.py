@@ -1,7 +1,7 @@
 """Peak memory of reconstruction: whole-track (``phase.reconstruct``) vs blocks (``streaming``).
 
     python bench/bench_memory.py [--lengths 1,3,10] [--methods mixture,wiener,griffinlim]
-                                 [--gl-iterations 2] [--device cpu|cuda]
+                                 [--paths whole,stream] [--gl-iterations 2] [--device cpu|cuda]
 
 Each case runs in a fresh subprocess and reports its peak resident set (VmHWM of /proc/self/status,
 so Python, torch and the input count) and, on CUDA, torch.cuda.max_memory_allocated. The mixture
