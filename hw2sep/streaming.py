@@ -79,6 +79,8 @@ class OverlapAdd:
 
     def __init__(self, lead: tuple[int, ...], length: int, params: STFTParams = STFTParams(),
                  device: torch.device | str = "cpu") -> None:
+        if params.n_fft % params.hop:
+            raise Hw2sepError(f"streaming needs n_fft ({params.n_fft}) a multiple of hop ({params.hop})")
         self.length, self.n_fft, self.hop = length, params.n_fft, params.hop
         self.nb_frames = 1 + length // params.hop
         self.window = window_tensor(params.window, params.n_fft, device, torch.float32)
@@ -122,13 +124,6 @@ class OverlapAdd:
             keep_lo, keep_hi = a * self.hop, (b * self.hop if b < self.nb_frames else self.length)
             self.out[..., keep_lo:keep_hi] /= env[keep_lo - first:keep_hi - first]
         return self.out
-
-
-def _check_env(length: int, params: STFTParams) -> None:
-    if params.n_fft % params.hop:
-        raise Hw2sepError(f"streaming needs n_fft ({params.n_fft}) a multiple of hop ({params.hop})")
-    if length < 1:
-        raise Hw2sepError("empty mixture")
 
 
 class _Blocks:
@@ -214,7 +209,9 @@ def separate_streaming(mixture: np.ndarray | torch.Tensor, estimate_fn: Estimate
     _check_choice(gl_init, GL_INITS, "Griffin-Lim init")
     mixture = torch.as_tensor(mixture, dtype=torch.float32, device=device)
     length = mixture.shape[-1]
-    _check_env(length, stft_params)
+    if length < 1 or stft_params.n_fft % stft_params.hop:
+        raise Hw2sepError(f"streaming needs a non-empty mixture and n_fft a multiple of hop, got "
+                          f"{length} samples, {stft_params}")
     blocks = _Blocks(mixture, estimate_fn, stft_params, max(1, seconds_to_frames(block_seconds, stft_params.hop)),
                      seconds_to_frames(context_seconds, stft_params.hop),
                      keep_estimates and method == "wiener")
