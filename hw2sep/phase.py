@@ -317,19 +317,51 @@ def _em_step(x: torch.Tensor, y: torch.Tensor, eps: float, block: int = 256) -> 
 
     Shape: x (C, F, T), y (J, C, F, T) -> (J, C, F, T).
     """
+    stats = wiener_statistics(y, eps, block=block)
+    return wiener_filter(x, y, spatial_covariances(stats), eps, block=block)
+
+
+def wiener_statistics(y: torch.Tensor, eps: float,
+                      stats: tuple[torch.Tensor, torch.Tensor] | None = None,
+                      block: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sums behind the spatial covariances R_j(f), accumulated over frames (in place if given).
+
+    The sums run over the whole track; `hw2sep.streaming` feeds them block by block.
+    Returns (sum_t y_j y_j^H, eps + sum_t channel-mean |y_j|^2), complex128 and float64.
+
+    Shape: y (J, C, F, t) -> ((J, F, C, C), (J, F)).
+    """
     cdt = torch.complex128
     nb_sources, nb_channels, nb_bins, nb_frames = y.shape
-    blocks = [slice(t, min(t + block, nb_frames)) for t in range(0, nb_frames, block)]
-    cov = torch.zeros(nb_sources, nb_bins, nb_channels, nb_channels, dtype=cdt, device=y.device)
-    weight = torch.full((nb_sources, nb_bins), eps, dtype=torch.float64, device=y.device)
-    for sl in blocks:  # spatial covariances R_j(f): (J, F, C, C)
-        yb = y[..., sl].to(cdt)
+    if stats is None:
+        stats = (torch.zeros(nb_sources, nb_bins, nb_channels, nb_channels, dtype=cdt, device=y.device),
+                 torch.full((nb_sources, nb_bins), eps, dtype=torch.float64, device=y.device))
+    cov, weight = stats
+    for t in range(0, nb_frames, block):
+        yb = y[..., t:t + block].to(cdt)
         cov += torch.einsum("jcft,jdft->jfcd", yb, yb.conj())
         weight += yb.abs().square().mean(1).sum(-1)
-    cov /= weight[..., None, None]
+    return cov, weight
+
+
+def spatial_covariances(stats: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """R_j(f) from `wiener_statistics`. Shape: -> (J, F, C, C) complex128."""
+    cov, weight = stats
+    return cov / weight[..., None, None]
+
+
+def wiener_filter(x: torch.Tensor, y: torch.Tensor, cov: torch.Tensor, eps: float,
+                  block: int = 256) -> torch.Tensor:
+    """y_j = v_j R_j C^-1 x for each frame, v_j the PSD of the previous estimate `y` (frame-local).
+
+    Shape: x (C, F, t), y (J, C, F, t), cov (J, F, C, C) -> (J, C, F, t), dtype of y.
+    """
+    cdt = torch.complex128
+    nb_channels, nb_frames = x.shape[0], x.shape[-1]
     out = torch.empty_like(y)
     loading = math.sqrt(eps) * torch.eye(nb_channels, dtype=cdt, device=y.device)
-    for sl in blocks:
+    for t in range(0, nb_frames, block):
+        sl = slice(t, t + block)
         psd = y[..., sl].to(cdt).abs().square().mean(1).to(cdt)  # (J, F, t)
         mix_cov = torch.einsum("jft,jfcd->ftcd", psd, cov) + loading  # (F, t, C, C)
         xb = x[..., sl].to(cdt).permute(1, 2, 0).unsqueeze(-1)  # (F, t, C, 1)

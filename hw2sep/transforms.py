@@ -48,3 +48,27 @@ def bandwidth_to_max_bin(rate: float, n_fft: int, bandwidth: float) -> int:
     """Number of STFT bins whose centre frequency is at most `bandwidth` Hz (Open-Unmix's rule)."""
     bin_hz = rate / n_fft
     return int(bandwidth // bin_hz) + 1
+
+
+def stft_frames(audio: torch.Tensor, start: int, stop: int, n_fft: int = N_FFT, hop: int = HOP,
+                window: str = "hann") -> torch.Tensor:
+    """Frames ``start:stop`` of ``stft(audio)``, computed from the samples under them only.
+
+    Frame t of the centred STFT covers samples ``t * hop - n_fft // 2`` to ``t * hop + n_fft // 2``
+    of the zero-padded signal, so a block of frames needs ``(stop - start - 1) * hop + n_fft``
+    samples: the same numbers as the whole-track `stft`, at the memory of the block.
+
+    Shape: (..., nb_samples) -> (..., nb_bins, stop - start).
+    """
+    nb_frames = 1 + audio.shape[-1] // hop
+    if not 0 <= start < stop <= nb_frames:
+        raise ValueError(f"frames {start}:{stop} outside 0:{nb_frames}")
+    first = start * hop - n_fft // 2  # first sample of frame `start`, may lie before 0 or past the end
+    last = (stop - 1) * hop + n_fft - n_fft // 2
+    piece = audio[..., max(0, first):min(audio.shape[-1], last)]
+    piece = torch.nn.functional.pad(piece, (max(0, -first), max(0, last - audio.shape[-1])))
+    shape = piece.shape
+    piece = piece.reshape(-1, shape[-1])  # to (batch, block_samples)
+    spec = torch.stft(piece, n_fft, hop, window=window_tensor(window, n_fft, piece.device, piece.dtype),
+                      center=False, normalized=False, onesided=True, return_complex=True)
+    return spec.reshape(*shape[:-1], *spec.shape[-2:])
