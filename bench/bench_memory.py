@@ -7,7 +7,9 @@ Each case runs in a fresh subprocess and reports its peak resident set (VmHWM of
 so Python, torch and the input count) and, on CUDA, torch.cuda.max_memory_allocated. The mixture
 is stereo white noise (float32), the "model" a fixed frequency-dependent soft mask of the mixture
 magnitude (no network). Whole-track = the STFT, the two target magnitudes and phase.reconstruct, as
-Separator did; streaming = streaming.separate_streaming with 30 s blocks and 3 s context.
+Separator did; streaming = streaming.separate_streaming with 30 s blocks and 3 s context;
+separator = hw2sep.separate.Separator with Open-Unmix at its default size (8.9 M, random weights):
+what evaluate.py and infer.py run (``--paths whole,stream,separator``).
 Memory does not depend on the number of Griffin-Lim iterations, time does: the default 2 keeps
 the 10-minute cases to minutes on 2 cores.
 """
@@ -67,8 +69,13 @@ def child(path: str, method: str, minutes: float, gl_iterations: int, device: st
             mags = soft_mask(mix_stft)
             out = phase.reconstruct(mix_stft, mags, method, mixture.shape[-1], **options).cpu()
             del mix_stft, mags
-        else:
+        elif path == "stream":
             out = separate_streaming(mixture, soft_mask, method, device=device, **options)
+        else:  # "separator": the package's own path, Open-Unmix at its default size (random weights) + Separator
+            from hw2sep.models import build_model, model_config
+            from hw2sep.separate import Separator
+            separator = Separator(build_model("umx", model_config("umx")), device)
+            out = np.stack(list(separator.separate(mixture, [method], **options)[method].values()))
     seconds = time.perf_counter() - start
     cuda = torch.cuda.max_memory_allocated() / 2 ** 20 if device == "cuda" else None
     return {"rss": peak_rss_mb(), "base": base, "cuda": cuda, "seconds": seconds, "shape": list(out.shape)}

@@ -6,8 +6,9 @@
 * ``t``: L1 of waveforms; ``tf``: L1 of real and imaginary STFT parts; ``t+tf``: their sum
   (Band-Split RNN, Luo & Yu 2022).
 * ``xumx``: CrossNet-Open-Unmix's multi-domain loss (Sawata et al., ICASSP 2021): magnitude MSE plus
-  ``XUMX_SDR_WEIGHT`` times the weighted-SDR loss (Choi et al., ICLR 2019) of the waveform rebuilt with
-  the mixture phase. X-UMX credits it with part of its gain over UMX (6.61 vs 6.32 dB vocals).
+  ``XUMX_SDR_WEIGHT`` times (1 + the weighted-SDR loss of Choi et al., ICLR 2019) of the waveform
+  rebuilt with the mixture phase, as asteroid's X-UMX recipe (its mix_coef 10; the 1 + keeps it >= 0).
+  X-UMX credits it with part of its gain over UMX (6.61 vs 6.32 dB vocals).
 
 A model's default loss is its paper's (``SeparationModel.default_loss``); a config may choose another.
 """
@@ -23,7 +24,7 @@ from torch import Tensor
 from hw2sep.errors import Hw2sepError
 from hw2sep.estimate import Estimate
 
-XUMX_SDR_WEIGHT = 10.0  # X-UMX's mixing coefficient of the time-domain term (asteroid's X-UMX recipe)
+XUMX_SDR_WEIGHT = 10.0  # mix_coef of the time-domain term in asteroid's X-UMX recipe (egs/musdb18/X-UMX)
 
 
 def mse_mag(est: Estimate, ref: Tensor) -> Tensor:
@@ -64,7 +65,7 @@ def weighted_sdr(est: Estimate, ref: Tensor, eps: float = 1e-8) -> Tensor:
 
 
 def multi_domain(est: Estimate, ref: Tensor) -> Tensor:
-    return mse_mag(est, ref) + XUMX_SDR_WEIGHT * weighted_sdr(est, ref)
+    return mse_mag(est, ref) + XUMX_SDR_WEIGHT * (1 + weighted_sdr(est, ref))
 
 
 LOSSES: dict[str, Callable[[Estimate, Tensor], Tensor]] = {

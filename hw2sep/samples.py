@@ -38,7 +38,7 @@ def write_sample(samples_dir: str | Path, track: str, name: str, audio: np.ndarr
     import soundfile as sf
 
     samples_dir = Path(samples_dir)
-    path = samples_dir / slug(track) / f"{slug(name)}.wav"
+    path = samples_dir / slug(track) / f"{_readable(name)}.wav"  # names are ours and unique within a track
     with atomic_path(path, suffix=".wav") as tmp:
         sf.write(str(tmp), np.clip(audio.T, -1, 1), SAMPLE_RATE, subtype="PCM_16")
     rel = path.relative_to(samples_dir).as_posix()
@@ -52,8 +52,11 @@ def slug(text: str) -> str:
     ``Don't Stop`` -> ``Don_t_Stop-<6 hex>`` and ``Don t Stop`` -> ``Don_t_Stop-<other 6 hex>``: names that
     differ only in punctuation, spaces or letter case (on case-insensitive disks) never share a file.
     """
-    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_.")[:80] or "untitled"
-    return f"{readable}-{hashlib.sha1(text.encode('utf-8')).hexdigest()[:6]}"
+    return f"{_readable(text)}-{hashlib.sha1(text.encode('utf-8')).hexdigest()[:6]}"
+
+
+def _readable(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_.")[:80] or "untitled"
 
 
 def read_index(samples_dir: str | Path) -> list[dict]:

@@ -22,9 +22,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from hw2sep.names import METHODS, SAMPLE_RATE, TARGETS
-from hw2sep.estimate import Estimate, estimate_track
+from hw2sep.names import METHODS, TARGETS
+from hw2sep.estimate import Estimate, call_model, estimate_track, model_input
 from hw2sep.phase import reconstruct
+from hw2sep.streaming import STREAM_METHODS, separate_streaming, seconds_to_frames
 from hw2sep.checkpoint import checkpoint_digest
 from hw2sep.errors import Hw2sepError
 
@@ -80,8 +81,9 @@ class Separator:
         self.device = torch.device(device)
         self.stft_params = model.stft_params
         hop = self.stft_params.hop
-        self.chunk_frames = max(1, int(chunk_seconds * SAMPLE_RATE / hop))
-        self.context_frames = int(context_seconds * SAMPLE_RATE / hop)
+        self.chunk_seconds, self.context_seconds = chunk_seconds, context_seconds
+        self.chunk_frames = max(1, seconds_to_frames(chunk_seconds, hop))
+        self.context_frames = seconds_to_frames(context_seconds, hop)
         self.amp = amp
         self.vocoders = {}  # features ("mel" | "linear") -> (checkpoint path, Vocoder)
         for path in vocoders:
@@ -144,29 +146,63 @@ class Separator:
                  **phase_options) -> dict[str, dict[str, np.ndarray]]:
         """Estimates per method: ``{method: {target: (nb_channels, nb_samples) float32}}``.
 
-        ``phase_options`` go to ``hw2sep.phase.reconstruct`` (gl_iterations, gl_init, seed, ...).
+        ``phase_options`` go to the reconstruction (gl_iterations, gl_init, seed, wiener_iterations, ...).
+        The model's own output and the mixture-phase, Wiener and Griffin-Lim methods stream the track in
+        blocks (``hw2sep.streaming``: bounded memory, the same numbers as the whole track); the others
+        (librosa's Griffin-Lim, mel, vocoders) run on whole-track estimates.
         """
         self.check(methods)
-        est = self.estimates(mixture)
-        length = np.asarray(mixture).shape[-1]
-        mix_stft = est["vocals"].mix_spec
-        mags = None
+        whole: dict[str, Estimate] | None = None
         out = {}
         for method in methods:
             name, options = RECONSTRUCTIONS[method]
-            with torch.no_grad():
-                if name is None and options.get("residual"):
-                    vocals = est["vocals"].wave()
-                    waves = torch.stack([vocals, est["vocals"].mixture - vocals])
-                elif name is None:
-                    waves = torch.stack([est[t].wave() for t in TARGETS])
-                elif name == "vocoder":
-                    from hw2sep.vocoder import vocode
-                    mags = torch.stack([est[t].magnitude() for t in TARGETS]) if mags is None else mags
-                    waves = vocode(mags, length, self.vocoders[options["features"]][1])
-                else:
-                    mags = torch.stack([est[t].magnitude() for t in TARGETS]) if mags is None else mags
-                    waves = reconstruct(mix_stft, mags, name, length, stft_params=self.stft_params,
-                                        **{**phase_options, **options})
-            out[method] = {t: waves[i].float().cpu().numpy() for i, t in enumerate(TARGETS)}
+            if self.model.predicts != "waveform" and (name is None or name in STREAM_METHODS):
+                waves = self._stream(mixture, name or "mixture", own_output=name is None,
+                                     residual=options.get("residual", False),
+                                     **{**phase_options, **{k: v for k, v in options.items() if k != "residual"}})
+            else:
+                whole = self.estimates(mixture) if whole is None else whole
+                waves = self._whole_track(whole, name, options, np.asarray(mixture).shape[-1], phase_options)
+            out[method] = {t: np.asarray(waves[i], dtype=np.float32) for i, t in enumerate(TARGETS)}
         return out
+
+    def _stream(self, mixture, method: str, own_output: bool, residual: bool, **phase_options) -> np.ndarray:
+        """``hw2sep.streaming`` with this model as the block estimator. Shape: (C, N) -> (2, C, N)."""
+        model, targets = self.model, self.model.targets
+        complex_out = own_output and model.predicts == "complex"
+
+        def estimate(mix_block: torch.Tensor) -> torch.Tensor:  # (C, F, t) complex -> (2, C, F, t)
+            inputs = model_input(model, None, mix_block)[None]
+            vocals = call_model(model, inputs, "vocals", self.amp)[0]
+            if "accompaniment" in targets and not residual:
+                rest = call_model(model, inputs, "accompaniment", self.amp)[0]
+            elif model.predicts == "complex":
+                rest = mix_block - vocals
+            else:
+                rest = torch.relu(mix_block.abs() - vocals)
+            pair = torch.stack([vocals, rest])
+            return pair if complex_out or not pair.is_complex() else pair.abs()
+
+        with torch.no_grad():
+            return separate_streaming(np.asarray(mixture, dtype=np.float32), estimate, method, self.stft_params,
+                                      block_seconds=self.chunk_seconds, context_seconds=self.context_seconds,
+                                      device=self.device, **phase_options)
+
+    @torch.no_grad()
+    def _whole_track(self, est: dict[str, Estimate], name: str | None, options: dict, length: int,
+                     phase_options: dict) -> torch.Tensor:
+        """A reconstruction from whole-track estimates. Shape: -> (2, C, N)."""
+        if name is None and options.get("residual"):
+            vocals = est["vocals"].wave()
+            waves = torch.stack([vocals, est["vocals"].mixture - vocals])
+        elif name is None:
+            waves = torch.stack([est[t].wave() for t in TARGETS])
+        else:
+            mags = torch.stack([est[t].magnitude() for t in TARGETS])
+            if name == "vocoder":
+                from hw2sep.vocoder import vocode
+                waves = vocode(mags, length, self.vocoders[options["features"]][1])
+            else:
+                waves = reconstruct(est["vocals"].mix_spec, mags, name, length, stft_params=self.stft_params,
+                                    **{**phase_options, **options})
+        return waves.float().cpu().numpy()

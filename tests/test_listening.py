@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from hw2sep.report.notebook import NO_SAMPLE, default_choice, listening_panel, methods_for
-from hw2sep.samples import read_index, write_sample
+from hw2sep.samples import read_index, slug, write_sample
 
 pytest.importorskip("ipywidgets")
 pytest.importorskip("IPython")
@@ -94,6 +94,6 @@ def test_a_different_dataset_starts_a_new_index(tmp_path):
     other = make_toy_musdb(tmp_path / "other", n_train=1, n_test=2, seconds=2.0, seed=1)
     moved = start_samples_index(samples, other)
     assert moved == samples / "previous" / "toy-1"
-    assert (moved / "index.md").exists() and (moved / "X").is_dir() and not (samples / "index.json").exists()
+    assert (moved / "index.md").exists() and (moved / slug("X")).is_dir() and not (samples / "index.json").exists()
     assert json.loads((samples / "dataset.json").read_text())["test_tracks"] != json.loads(
         (moved / "dataset.json").read_text())["test_tracks"]
