@@ -36,7 +36,7 @@ from hw2sep.errors import Hw2sepError, run_cli
 from hw2sep.estimate import estimate_track, run_model
 from hw2sep.fileio import write_csv
 from hw2sep.losses import get_loss
-from hw2sep.models import build_model, model_config
+from hw2sep.models import DEFAULT_MODEL, build_model, model_config
 from hw2sep.prep import load_manifest
 
 LOG_FIELDS = ("epoch", "train_loss", "valid_loss", "lr", "seconds", "excerpts_per_s", "data_wait_pct")
@@ -50,7 +50,7 @@ class TrainConfig:
     out: str = ""                 # default: runs/<name>
     name: str = ""                # the config's name (its file name); default: the model name
     description: str = ""
-    model: str = "umx"
+    model: str = DEFAULT_MODEL
     model_options: dict = field(default_factory=dict)  # e.g. {"hidden_size": 512, "nb_layers": 3}
     loss: str = ""                # a name in hw2sep.losses.LOSSES; "" = the model's default loss
     epochs: int = 150
@@ -314,7 +314,7 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool]:
                    help="override a setting, e.g. epochs=50 or model_options.hidden_size=256 (repeatable)")
     p.add_argument("--npy-root", help="npy cache from python -m data_prep.musdb_to_npy")
     p.add_argument("--out", help="run folder for checkpoints and log.csv (default runs/<config name>)")
-    p.add_argument("--model", help="model name (default: the config's, else umx); see python -m hw2sep.models")
+    p.add_argument("--model", help=f"model name (default: the config's, else {DEFAULT_MODEL}); see python -m hw2sep.models")
     for flag, key, kind, text in (("--epochs", "epochs", int, ""), ("--batch-size", "batch_size", int, ""),
                                   ("--seq-dur", "seq_dur", float, "excerpt seconds"),
                                   ("--samples-per-track", "samples_per_track", int, ""), ("--lr", "lr", float, ""),

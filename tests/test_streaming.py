@@ -120,7 +120,8 @@ def test_griffinlim_per_signal_equals_batched(track, init: str) -> None:
     mix = track["mix"][:, :12 * RATE]
     whole = whole_track(mix, "griffinlim", gl_iterations=2, gl_init=init, seed=3)
     got = streaming.separate_streaming(mix, soft_mask, "griffinlim", **BLOCKS, gl_iterations=2, gl_init=init, seed=3)
-    assert float((torch.from_numpy(got) - whole).abs().max()) < 1e-6
+    # float32 rounding only: the mixture-phase init comes from block STFTs (1 ulp of the signal's peak)
+    assert float((torch.from_numpy(got) - whole).abs().max()) <= 2 ** -23 * 2 * float(whole.abs().max())
 
 
 def test_random_phase_groups_are_librosas_draw(monkeypatch) -> None:

@@ -65,6 +65,9 @@ MODELS: dict[str, ModelEntry] = {
 }
 
 
+DEFAULT_MODEL = "umx"  # the assignment's recommended model: what a config that names none trains
+
+
 def model_config(name: str, **overrides: Any) -> dict:
     """The full config dict of model ``name``: its defaults updated with ``overrides``."""
     config_cls = _lookup(name).config_cls
