@@ -25,7 +25,7 @@ from hw2sep.report.text import checkpoint_label, fmt
 COMPARE = "compare_models"
 ABLATIONS = ("augmentation", "structure", "input_length", "bsrnn_loss", "umx_loss")
 TITLES = {  # experiment name -> slide title
-    COMPARE: "Optional task 1: model comparison",
+    COMPARE: "Optional task 1: compare models",
     "augmentation": "Ablation: data augmentation",
     "structure": "Ablation: model structure",
     "input_length": "Ablation: input length",
@@ -33,9 +33,10 @@ TITLES = {  # experiment name -> slide title
     "umx_loss": "Ablation: loss (Open-Unmix)",
 }
 NOTEBOOK = {COMPARE: "notebooks/07_compare_models.ipynb", **{n: "notebooks/08_ablations.ipynb" for n in ABLATIONS}}
-PHASE_TITLE = "Analysis: phase reconstruction, SDR and spectral distance"
+PHASE_TITLE = "Analysis: phase methods, SDR and LSD"
 MISSING_TITLE = "Missing results"
-FIGURES = ("sdr_vs_parameters.png", "sdr_vs_length.png", "sdr_per_track.png")  # shown in this order, two at most
+FIGURES = {COMPARE: ("sdr_vs_parameters.png", "sdr_per_track.png")}  # per experiment, in this order
+ABLATION_FIGURES = ("sdr_vs_length.png", "sdr_per_track.png")
 VOCODERS = ("vocoder", "vocoder-linear")
 PHASE_SDR_NOTE = ("SDR compares waveforms sample by sample, so a phase that is plausible but not aligned with the "
                   "reference (Griffin-Lim, a vocoder) is scored as distortion even where it sounds right; the "
@@ -80,7 +81,7 @@ def read_experiment(experiments: str | Path, name: str) -> ExperimentTable:
         info = json.loads((folder / "experiment.json").read_text())
     except (OSError, ValueError):
         info = {}
-    figures = [folder / f for f in FIGURES if (folder / f).exists()]
+    figures = [folder / f for f in FIGURES.get(name, ABLATION_FIGURES) if (folder / f).exists()]
     return ExperimentTable(name, folder, rows, tokens, bool(info.get("smoke")) or folder.name.endswith("_smoke"),
                            str(info.get("description", "")), figures)
 
@@ -146,7 +147,7 @@ def experiment_findings(exp: ExperimentTable) -> list[str]:
 
 def markdown(header: Sequence[str], cells: Sequence[Sequence[str]]) -> str:
     """A markdown table (line breaks in cells become spaces): what notebooks 04, 07 and 08 display."""
-    clean = lambda c: " ".join(str(c).split()).replace("|", "/")  # noqa: E731
+    clean = lambda c: " ".join(str(c).replace("-\n", "-").split()).replace("|", "/")  # noqa: E731
     lines = ["| " + " | ".join(map(clean, header)) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(map(clean, row)) + " |" for row in cells]
     return "\n".join(lines)
@@ -214,24 +215,23 @@ def gather(experiments: str | Path | None) -> OptionalResults:
 def experiment_slides(deck: Deck, found: OptionalResults, public) -> None:
     """A table slide (and a figure slide when there are figures) per experiment that has results."""
     for name, exp in found.tables.items():
-        smoke = " (SMOKE run on toy data, not MUSDB18)" if exp.smoke else ""
-        subtitle = ("trained from scratch here, no pretrained weights; median-of-medians SDR in dB" if name == COMPARE
-                    else "one setting changed per run; median-of-medians SDR in dB") + smoke
+        smoke = " (SMOKE run: toy data)" if exp.smoke else ""
+        subtitle = ("all trained from scratch, no pretrained weights; SDR in dB" if name == COMPARE
+                    else "one setting changed per run; SDR in dB") + smoke
         fig = deck.slide(TITLES[name], subtitle)
         header, cells, widths = experiment_cells(exp)
         size = 11 if len(cells) <= 6 else 10
         low = table(fig, header, cells, 0.04, 0.80, 0.92, size, widths)
-        lines = experiment_findings(exp)
-        if exp.description:
-            lines.append(f"Set-up: {exp.description}")
-        bullets(fig, [public(line) for line in lines], (0.04, 0.07, 0.92, max(0.08, low - 0.12)), fontsize=13,
-                gap=0.25, min_fontsize=9)
-        if exp.figures:
-            fig = deck.slide(f"{TITLES[name]}: figures", "from the experiment's table and per-track scores" + smoke)
-            shown = exp.figures[:2]
-            height = 0.72 / len(shown)
-            for i, png in enumerate(shown):
+        bullets(fig, [public(line) for line in experiment_findings(exp)], (0.04, 0.09, 0.92, max(0.06, low - 0.13)),
+                fontsize=13, gap=0.25, min_fontsize=9)
+        if exp.figures or exp.description:
+            fig = deck.slide(f"{TITLES[name]}: figures", "from the experiment's file and result files" + smoke)
+            height = 0.58 / max(1, len(exp.figures))
+            for i, png in enumerate(exp.figures):
                 image(fig, png, (0.05, 0.80 - height * (i + 1) + 0.01, 0.90, height - 0.02))
+            if exp.description:
+                bullets(fig, [public(f"Set-up: {exp.description}")], (0.05, 0.09, 0.90, 0.12), fontsize=13,
+                        gap=0.2, min_fontsize=9)
 
 
 def phase_slide(deck: Deck, rows: Sequence[dict], prefer: str | None, found: OptionalResults) -> None:
