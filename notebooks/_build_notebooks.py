@@ -232,7 +232,7 @@ from hw2sep.vocoder.training import fit_vocoder
 vocoders = []
 for features in ("mel", "linear"):
     config = ws.vocoder_config(features, stft_from=checkpoint, steps=VOCODER_STEPS)
-    log = fit_vocoder(config, resume=True)            # resumes from last.pt; a finished run returns at once
+    fit_vocoder(config, resume=True)                  # resumes from last.pt; a finished run returns at once
     vocoders.append(Path(config.out) / "best.pt")
     print(f"vocoder ({features}): {VOCODER_STEPS} steps in {config.out}")'''),
     md("""## Every reconstruction method on the best epoch
