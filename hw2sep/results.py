@@ -17,7 +17,7 @@ from hw2sep.errors import Hw2sepError
 from hw2sep.names import TARGETS
 
 EPOCH_LABEL = re.compile(r"^epoch_(\d+)$")
-NUMERIC = ("SDR", "SDR_mean", "SDR_global", "SIR", "ISR", "SAR")
+NUMERIC = ("SDR", "SDR_mean", "SDR_global", "SIR", "ISR", "SAR", "LSD")
 
 
 class DamagedResultError(Hw2sepError):

@@ -1,6 +1,6 @@
-"""Write notebooks/01..06 (outputs stripped) from the cell sources below: ``python notebooks/_build_notebooks.py``.
+"""Write notebooks/01..08 (outputs stripped) from the cell sources below: ``python notebooks/_build_notebooks.py``.
 
-Editing here and regenerating keeps the six notebooks' shared cells (Colab setup, parameters,
+Editing here and regenerating keeps the notebooks' shared cells (Colab setup, parameters,
 workspace) identical. Each notebook: Colab-only setup, a ``parameters`` cell (papermill
 convention), then calls into hw2sep, plots and short prose; no library logic.
 """
@@ -166,12 +166,13 @@ print(f"best epoch by vocals SDR: {epoch} ({label})")
 plots.plot_per_track_sdr(ws.results, label)'''),
 ])
 
-NB04 = notebook("04 · Mixture phase vs Griffin-Lim", """
+NB04 = notebook("04 · Mixture phase vs Griffin-Lim (and trained vocoders)", """
 Task 2: the best epoch's magnitudes are turned into waveforms with a phase estimated by Griffin-Lim
 instead of the mixture phase. `griffinlim` is a torch implementation of `librosa.griffinlim`'s
 algorithm (fast Griffin-Lim with momentum 0.99, 32 iterations, random initial phase);
 `griffinlim-mixinit` starts it from the mixture phase and `wiener` adds Open-Unmix's
-multichannel Wiener filter, for comparison.""", [
+multichannel Wiener filter, for comparison. Optional task 3 (the second half): librosa's mel ->
+Griffin-Lim and two vocoders trained here, scored with SDR and with a phase-blind spectral distance.""", [
     code('''\
 from hw2sep.evaluate import evaluate, format_table
 from hw2sep.results import best_epoch, read_comparison
@@ -214,9 +215,56 @@ fig = plots.plot_spectrograms({"mixture": audio["mixture"][:, start:stop], "refe
                                "vocals, Griffin-Lim": estimates["griffinlim"]["vocals"]}, title=track.name)
 plots.save_figure(fig, ws.figures, "spectrograms_griffinlim")
 fig'''),
+    md("""## Optional task 3: trained vocoders instead of Griffin-Lim
+Two Vocos-style vocoders (`hw2sep/vocoder/`, trained from scratch on the training stems, no pretrained
+weights) predict the phase from the estimated magnitude: `vocoder` from its mel spectrogram,
+`vocoder-linear` from the linear magnitude. As the assignment warns, a vocoder must share the
+separator's STFT: `stft_from=` reads n_fft, hop and window from the best checkpoint's json. Training
+resumes from `WORK/runs/vocoder_mel` and `vocoder_linear` (`last.pt`), so an interrupted session goes on.
+
+**Cost**: `VOCODER_STEPS` = 20,000 steps (batches of 8 one-second excerpts) per vocoder is a GPU job,
+not measured here (no GPU was available). On the shared CPU one step of a smaller bench vocoder
+(dim 128, 6 blocks, 8 one-second signals) took 0.27 s; a default step (dim 256, 8 blocks, 32 signals)
+is several times that, so 20,000 steps would take many hours on a CPU. SMOKE trains tiny vocoders for
+a few steps."""),
+    code('''\
+from hw2sep.vocoder.training import fit_vocoder
+vocoders = []
+for features in ("mel", "linear"):
+    config = ws.vocoder_config(features, stft_from=checkpoint, steps=VOCODER_STEPS)
+    fit_vocoder(config, resume=True)                  # resumes from last.pt; a finished run returns at once
+    vocoders.append(Path(config.out) / "best.pt")
+    print(f"vocoder ({features}): {VOCODER_STEPS} steps in {config.out}")'''),
+    md("""## Every reconstruction method on the best epoch
+The same magnitudes, six ways to a waveform: the mixture phase, Griffin-Lim from a random phase and
+from the mixture phase, librosa's mel -> Griffin-Lim (`mel`) and the two trained vocoders. Listening
+samples of each go to `samples/` (index in `samples/index.md`)."""),
+    code('''\
+from IPython.display import Markdown, display
+from hw2sep.report.optional import phase_markdown
+rows = evaluate([checkpoint], ws.musdb, ws.results, methods=PHASE_METHODS, vocoders=vocoders, n_tracks=N_TRACKS,
+                metric=ws.metric, device=ws.device, gl_iterations=GL_ITERATIONS, samples_dir=ws.samples,
+                n_sample_tracks=SAMPLE_TRACKS)
+sdr_table, lsd_table = phase_markdown(rows, label)
+display(Markdown(f"**SDR (dB), median of per-track medians, {label}**\\n\\n{sdr_table}"))
+display(Markdown(f"**Log-spectral distance (dB, lower is better), {label}**\\n\\n{lsd_table}"))'''),
+    md("SDR compares waveforms sample by sample, so a phase that is plausible but not aligned with the reference "
+       "(Griffin-Lim, a vocoder) is scored as distortion even where it sounds right; the log-spectral distance "
+       "compares magnitudes only, so it tells a bad magnitude from a merely different phase."),
+    md("## Listen\nThe first sample track: mixture, references and the best epoch's estimates with every method "
+       "(track SDR in brackets)."),
+    code('''\
+from hw2sep.report.notebook import track_players
+for caption, player in track_players(ws.samples):
+    if "estimate" not in caption or label in caption:
+        print(caption)
+        display(player)'''),
 ], extra_parameters='''\
 METHODS = ["griffinlim", "griffinlim-mixinit"]      # besides the mixture phase; add "wiener" if you like
-GL_ITERATIONS = 32''')
+GL_ITERATIONS = 32
+VOCODER_STEPS = 4 if SMOKE else 20_000               # per vocoder: a GPU job (see the vocoder section)
+PHASE_METHODS = ["mixture", "griffinlim", "griffinlim-mixinit", "mel", "vocoder", "vocoder-linear"]
+SAMPLE_TRACKS = 1 if SMOKE else 3                    # tracks with listening samples of every method''')
 
 NB05 = notebook("05 · Listening samples", """
 Excerpts (the loudest 10 s of vocals) of the mixture, the references and the estimates of each
@@ -251,7 +299,7 @@ SAMPLE_TRACKS = 1 if SMOKE else 3                    # tracks to export samples 
 
 NB06 = notebook("06 · Figures and report", """
 Every figure of the report, drawn from the result files, then the 16:9 PDF report itself
-(`report/build_report.py` does the same from the command line). Fill in your name, student ID
+(`python -m report.build_report` does the same from the command line). Fill in your name, student ID
 and code link in `report/report_config.json` first, and your own observations in its `findings`
 and `discussion` lists (each gets its own slide when filled). The builder only reads files: a
 slide whose results are missing says so.""", [
@@ -280,7 +328,7 @@ from hw2sep.report.build import build_report, load_config, placeholders_left
 config = load_config(REPO / "report" / "report_config.json")
 titles = []
 pdf = build_report(ws.results, ws.run, ws.samples, ws.report_pdf, config, figures=ws.figures, epochs=ws.epochs,
-                   titles=titles)
+                   titles=titles, experiments=ws.experiments)   # WORK/experiments: notebooks 07 and 08
 print(f"wrote {pdf}: {len(titles)} slides")
 for i, title in enumerate(titles, 1):
     print(f"{i:>3}. {title}")
@@ -288,8 +336,54 @@ if placeholders_left(config):
     print("still to fill in report_config.json:", ", ".join(placeholders_left(config)))'''),
 ])
 
+NB07 = notebook("07 · Compare models (optional task 1)", """
+Every model of the zoo (`python -m hw2sep.models`) at its default config, trained from scratch with
+one budget and scored on the test set with its own reconstruction (mixture phase for magnitude models,
+the model's complex or waveform output for the others) and with Griffin-Lim:
+`configs/experiments/compare_models.json`. The table records what the assignment asks for: the
+parameters, whether the model is pretrained (no: every model is trained here) and where the code comes
+from (written in this package, after the cited public code). Runs resume: a finished run is kept, an
+interrupted one continues from its `last.pt`. 9 runs x 50 epochs are many GPU hours; `SCORING` can
+cut the evaluation (`{"metric": "fast", "tracks": 10}`). SMOKE trains every model tiny for one epoch.""", [
+    code('''\
+from hw2sep.experiment import run_experiment
+from hw2sep.report.notebook import show_experiment
+ws.require(ws.npy / "manifest.json", "notebooks/01_prepare_data.ipynb")
+result = run_experiment(REPO / EXPERIMENT, ws.npy, ws.musdb, ws.experiments, smoke=ws.smoke, device=ws.device,
+                        evaluate_overrides=SCORING, progress=not SMOKE)
+show_experiment(result, ws, listen=LISTEN)     # table, figures, listening players'''),
+    md("The report (notebook 06) shows this table, with its parameter, pretrained and code-origin columns, "
+       "on a slide of its own, and the figures on the next."),
+], extra_parameters='''\
+EXPERIMENT = "configs/experiments/compare_models.json"
+SCORING = {}                                         # override the file's evaluation, e.g. {"metric": "fast", "tracks": 10}
+LISTEN = True                                        # listening samples of one test track per run''')
+
+NB08 = notebook("08 · Ablations (optional tasks 2 and 4)", """
+One setting changed at a time, every run trained from scratch with the same budget and scored as in 07:
+data augmentation (each of the four off in turn, and none), model structure (fewer, no or a
+unidirectional LSTM; no mask), training excerpt length (7-60 s, Open-Unmix and its transformer
+variant) and the loss (band-split RNN: t, tf, t+tf; Open-Unmix: magnitude MSE vs X-UMX's multi-domain
+loss). The experiment files are in `configs/experiments/`; `EXPERIMENTS` picks which to run. Runs
+resume as in 07.""", [
+    code('''\
+from hw2sep.experiment import run_experiment
+from hw2sep.report.notebook import show_experiment
+ws.require(ws.npy / "manifest.json", "notebooks/01_prepare_data.ipynb")
+for name in EXPERIMENTS:
+    result = run_experiment(REPO / "configs" / "experiments" / f"{name}.json", ws.npy, ws.musdb, ws.experiments,
+                            smoke=ws.smoke, device=ws.device, evaluate_overrides=SCORING, progress=not SMOKE)
+    show_experiment(result, ws, listen=LISTEN)     # table, figures, listening players'''),
+    md("The report (notebook 06) shows each table and its figures on slides of their own; an experiment "
+       "not run here is listed on its \"Missing results\" slide."),
+], extra_parameters='''\
+EXPERIMENTS = ["augmentation", "structure", "input_length", "bsrnn_loss", "umx_loss"]
+SCORING = {}                                         # override the file's evaluation, e.g. {"metric": "fast", "tracks": 10}
+LISTEN = True                                        # listening samples of one test track per run''')
+
 NOTEBOOKS = {"01_prepare_data.ipynb": NB01, "02_train.ipynb": NB02, "03_evaluate_epochs.ipynb": NB03,
-             "04_griffin_lim.ipynb": NB04, "05_listening.ipynb": NB05, "06_report.ipynb": NB06}
+             "04_griffin_lim.ipynb": NB04, "05_listening.ipynb": NB05, "06_report.ipynb": NB06,
+             "07_compare_models.ipynb": NB07, "08_ablations.ipynb": NB08}
 
 
 def main() -> None:

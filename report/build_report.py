@@ -1,6 +1,8 @@
 """Build the 16:9 PDF report from result files only (it never trains or separates).
 
-    python -m report.build_report                                   # results/, runs/umx, samples/
+    python -m report.build_report                                   # results/, runs/umx, samples/, experiments/
+    python -m report.build_report --results WORK/results --run WORK/runs/umx --samples WORK/samples \
+        --experiments WORK/experiments --out report/report.pdf
     python -m report.build_report --results scratch/smoke/results --run scratch/smoke/runs/umx \\
         --samples scratch/smoke/samples --out scratch/smoke/report/report.pdf
 
@@ -28,6 +30,8 @@ def main(argv=None) -> None:
     parser.add_argument("--results", default=str(REPO / "results"), help="evaluation folder (comparison.csv)")
     parser.add_argument("--run", default=str(REPO / "runs" / "umx"), help="training run folder (log.csv, *.json)")
     parser.add_argument("--samples", default=str(REPO / "samples"), help="listening samples folder (index.json)")
+    parser.add_argument("--experiments", default=str(REPO / "experiments"),
+                        help="experiments folder of python -m hw2sep.experiment / notebooks 07-08 (NAME/table.csv)")
     parser.add_argument("--config", default=None, help="report config json (default: report/report_config.json)")
     parser.add_argument("--out", default=str(REPO / "report" / "report.pdf"), help="output PDF")
     parser.add_argument("--figures", default=None, help="figure folder (default: OUT's folder/figures)")
@@ -42,7 +46,8 @@ def main(argv=None) -> None:
     except ValueError:
         raise Hw2sepError(f"--epochs wants comma-separated integers, got '{args.epochs}'") from None
     titles: list[str] = []
-    out = build_report(args.results, args.run, args.samples, args.out, config, args.figures, epochs, titles)
+    out = build_report(args.results, args.run, args.samples, args.out, config, args.figures, epochs, titles,
+                       experiments=args.experiments)
     print(f"wrote {out} ({len(titles)} slides)")
     left = placeholders_left(config)
     if left:

@@ -76,7 +76,8 @@ def test_every_page_is_16_9_and_the_slide_count_is_fixed(report):
     from hw2sep.report.build import APPENDIX, SLIDES
 
     pages = pypdf.PdfReader(str(report)).pages
-    assert len(SLIDES) == 12 and len(pages) == len(SLIDES) + len(APPENDIX)  # 2 tracks: one appendix table page
+    # + the phase-methods slide (3 methods scored) and the missing-results slide (no experiments, no vocoder)
+    assert len(SLIDES) == 12 and len(pages) == len(SLIDES) + 2 + len(APPENDIX)  # 2 tracks: one appendix table page
     for page in pages:
         width, height = float(page.mediabox.width), float(page.mediabox.height)
         assert width / height == pytest.approx(16 / 9, abs=1e-3)
@@ -87,8 +88,10 @@ def test_slide_titles_follow_the_template(report):
     from hw2sep.report.build import SLIDES
 
     pages = _pages(report)
-    for title, text in zip(SLIDES[1:], pages[1:]):
-        assert title in text, f"slide '{title}' not found"
+    at = 1
+    for title in SLIDES[1:]:  # in order; optional slides may come in between
+        at = next((i for i in range(at, len(pages)) if title in pages[i]), None)
+        assert at is not None, f"slide '{title}' not found (in order)"
     assert "YOUR NAME" in pages[0] and "YOUR STUDENT ID" in pages[0]
 
 
@@ -136,7 +139,7 @@ def test_missing_results_give_notes_not_a_crash(tmp_path):
     pdf = build_report(tmp_path / "no_results", tmp_path / "no_run", tmp_path / "no_samples", tmp_path / "r.pdf",
                        load_config(None))
     pages = _pages(pdf)
-    assert len(pages) == len(SLIDES) + len(APPENDIX)
+    assert len(pages) == len(SLIDES) + 1 + len(APPENDIX)  # + "Missing results"
     assert str(tmp_path) not in " ".join(pages)  # no absolute path of this machine on a slide
     text = " ".join(" ".join(pages).split())
     assert "no results yet" in text and "comparison.csv" in text
@@ -160,9 +163,11 @@ def test_cli_builds_the_report(smoke_run, tmp_path):
     config.write_text('{"name": "Ada Lovelace", "student_id": "r12345678", "code_link": "https://example.org/hw2"}')
     out = tmp_path / "cli" / "report.pdf"
     result = run_script("-m", "report.build_report", "--results", str(smoke_run["results"]), "--run", str(smoke_run["run"]),
-                        "--samples", str(smoke_run["samples"]), "--config", str(config), "--out", str(out))
+                        "--samples", str(smoke_run["samples"]), "--config", str(config), "--out", str(out),
+                        "--experiments", str(tmp_path / "experiments"))
     assert result.returncode == 0, result.stderr
     assert "Ada Lovelace" in _pages(out)[0] and "r12345678" in _pages(out)[0]
+    assert "07_compare_models.ipynb" in " ".join(" ".join(_pages(out)).split())  # the experiments folder was read
     assert (out.parent / "figures" / "sdr_vs_epoch.png").exists()
 
 
@@ -252,7 +257,8 @@ def test_fifty_tracks_report(fifty, tmp_path):
     pdf = build_report(fifty, tmp_path / "no_run", tmp_path / "no_samples", tmp_path / "report.pdf", config,
                        titles=titles)
     pages = _pages(pdf)
-    assert len(pages) == len(titles) == len(SLIDES) + 2 + 1 + 2  # own findings + discussion, 2 appendix table pages
+    # own findings + discussion, the phase-methods and missing-results slides, 2 appendix table pages
+    assert len(pages) == len(titles) == len(SLIDES) + 2 + 2 + 1 + 2
     assert titles[5] == OWN_SLIDES["findings"] and OWN_SLIDES["discussion"] in titles
     joined = " ".join(" ".join(pages).split())
     assert "Griffin-Lim smears the consonants" in joined and "A longer training would need" in joined
@@ -294,3 +300,147 @@ def test_amp_is_shown_for_cuda_runs_only():
     meta = {"train_seconds": 100.0, "train": {"device": "cpu", "amp": True}}
     assert "AMP" not in settings_rows(meta)[-1][1]
     assert "AMP on" in settings_rows({**meta, "device": "cuda:0"})[-1][1]
+
+
+# ------------------------------------------------------------------ optional tasks: experiment tables, phase methods
+
+EXPERIMENT_MODELS = [("umx", 8893348, "this package, after sigsep/open-unmix-pytorch", "mixture"),
+                     ("bsrnn", 8881224, "this package, after magronp/bsrnn (Luo & Yu 2022) and espnet TFGridNet attention",
+                      "direct"),
+                     ("deepconvsep", 575532, "this package, after MTG/DeepConvSep and joangro/PytorchConvSep", "mixture")]
+ABLATION_RUNS = {"augmentation": [("all", "all on"), ("none", "all off")],
+                 "structure": [("lstm3", "nb_layers=3 (default)"), ("no_mask", "mask=false")],
+                 "input_length": [("umx_7s", "seq_dur=7"), ("umx_60s", "seq_dur=60")],
+                 "bsrnn_loss": [("t", "loss=t"), ("t_tf", "loss=t+tf")],
+                 "umx_loss": [("mse_mag", "loss=mse_mag"), ("xumx", "loss=xumx")]}
+
+
+def _fake_experiment(root: Path, name: str, runs: list[dict]) -> None:
+    """EXPERIMENTS/NAME as python -m hw2sep.experiment writes it: experiment.json, table.csv, a figure."""
+    from hw2sep.experiment import table_fields
+
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / "experiment.json").write_text(
+        f'{{"name": "{name}", "description": "fake {name} study", "smoke": false, '
+        f'"evaluate": {{"methods": ["main", "griffinlim"]}}, "runs": {[r["run"] for r in runs]!r}}}'.replace("'", '"'))
+    _write_csv(folder / "table.csv", list(table_fields(["main", "griffinlim"])), runs)
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(6, 3))
+    fig.subplots().plot([0, 1], [0, 1])
+    fig.savefig(folder / "sdr_per_track.png")
+
+
+@pytest.fixture(scope="module")
+def experiments(tmp_path_factory) -> Path:
+    """Fake tables of the model comparison and all five ablations (SDRs chosen to be recognisable)."""
+    root = tmp_path_factory.mktemp("experiments") / "experiments"
+    rows = []
+    for i, (model, params, origin, main) in enumerate(EXPERIMENT_MODELS):
+        rows.append({"run": model, "model": model, "parameters": params, "pretrained": "no", "code_origin": origin,
+                     "varied": "", "epochs": 50, "best_epoch": 48, "budget": "50 epochs", "train_seconds": 3600.0 * (i + 1),
+                     "seq_dur": 6.0, "loss": "mse_mag", "main_method": main, "vocals_SDR_main": 5.11 + i,
+                     "accompaniment_SDR_main": 11.22 + i, "vocals_SDR_griffinlim": 2.33 + i,
+                     "accompaniment_SDR_griffinlim": 8.44 + i})
+    _fake_experiment(root, "compare_models", rows)
+    for k, (name, runs) in enumerate(ABLATION_RUNS.items()):
+        _fake_experiment(root, name, [
+            {"run": run, "model": "umx", "parameters": 8893348, "pretrained": "no", "code_origin": "x", "varied": varied,
+             "epochs": 50, "best_epoch": 50, "budget": "50 epochs", "train_seconds": 1800.0, "seq_dur": 6.0,
+             "loss": "mse_mag", "main_method": "mixture", "vocals_SDR_main": 4.0 + k + j / 10,
+             "accompaniment_SDR_main": 10.0 + k, "vocals_SDR_griffinlim": 1.0 + k, "accompaniment_SDR_griffinlim": 7.0 + k}
+            for j, (run, varied) in enumerate(runs)])
+    return root
+
+
+def _titled(pdf: Path, titles: list[str]) -> dict[str, str]:
+    return {t: " ".join(p.split()) for t, p in zip(titles, _pages(pdf))}
+
+
+def test_experiment_tables_get_their_slides(fifty, experiments, tmp_path):
+    """The comparison slide has parameters, pretrained and code-origin columns; every ablation has a table slide
+    and a figure slide; nothing optional is reported missing except the vocoders."""
+    import hw2sep.evaluate
+    import hw2sep.train
+    from hw2sep.report.build import build_report, load_config
+    from hw2sep.report.optional import MISSING_TITLE, TITLES
+
+    titles: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:  # the builder reads files only
+        patch.setattr(hw2sep.train, "fit", _forbidden)
+        patch.setattr(hw2sep.evaluate, "evaluate", _forbidden)
+        pdf = build_report(fifty, tmp_path / "no_run", tmp_path / "no_samples", tmp_path / "report.pdf",
+                           load_config(None), titles=titles, experiments=experiments)
+    slides = _titled(pdf, titles)
+    compare = slides[TITLES["compare_models"]]
+    for header in ("parameters", "pre- trained", "code origin"):
+        assert header in compare, header
+    for i, (model, params, origin, main) in enumerate(EXPERIMENT_MODELS):
+        assert model in compare and f"{params:,}" in compare
+        assert f"{5.11 + i:.2f}" in compare and f"{8.44 + i:.2f}" in compare
+    assert "sigsep/open-unmix-pytorch" in compare and "magronp/bsrnn" in compare and "this package" not in compare
+    assert compare.count(" no ") >= len(EXPERIMENT_MODELS)  # the pretrained column
+    assert "Best vocals SDR (own reconstruction): deepconvsep (7.11 dB)" in compare
+    for k, (name, runs) in enumerate(ABLATION_RUNS.items()):
+        text = slides[TITLES[name]]
+        assert all(run in text and varied in text for run, varied in runs), name
+        assert f"{4.0 + k + 0.1:.2f}" in text
+        assert f"fake {name} study" in slides[f"{TITLES[name]}: figures"]
+    assert f"{TITLES['compare_models']}: figures" in titles
+    missing = slides[MISSING_TITLE]
+    assert "vocoder" in missing and not any(TITLES[n] in missing for n in TITLES)
+
+
+def test_without_experiments_the_report_says_they_are_missing(fifty, tmp_path):
+    from hw2sep.report.build import build_report, load_config
+    from hw2sep.report.optional import MISSING_TITLE, TITLES
+
+    for experiments in (None, tmp_path / "empty"):
+        titles: list[str] = []
+        pdf = build_report(fifty, tmp_path / "no_run", tmp_path / "no_samples", tmp_path / "r.pdf", load_config(None),
+                           titles=titles, experiments=experiments)
+        slides = _titled(pdf, titles)
+        assert not any(t in titles for t in TITLES.values())  # no empty slide for a missing result
+        missing = slides[MISSING_TITLE]
+        for name, title in TITLES.items():
+            assert title in missing, title
+        assert "07_compare_models.ipynb" in missing and "08_ablations.ipynb" in missing
+        assert str(tmp_path) not in missing
+
+
+def test_a_smoke_experiment_is_shown_and_marked(experiments, fifty, tmp_path):
+    """Only EXPERIMENTS/structure_smoke exists: its slide is drawn and says it is a SMOKE run."""
+    import shutil
+
+    from hw2sep.report.build import build_report, load_config
+    from hw2sep.report.optional import TITLES
+
+    root = tmp_path / "experiments"
+    shutil.copytree(experiments / "structure", root / "structure_smoke")
+    titles: list[str] = []
+    pdf = build_report(fifty, tmp_path / "no_run", tmp_path / "no_samples", tmp_path / "r.pdf", load_config(None),
+                       titles=titles, experiments=root)
+    assert "SMOKE run" in _titled(pdf, titles)[TITLES["structure"]]
+
+
+def test_phase_slide_lists_every_method_with_sdr_and_lsd(tmp_path):
+    """comparison.csv with the vocoders: the phase slide has their rows, SDR and LSD; no vocoder line is missing."""
+    from hw2sep.names import method_label
+    from hw2sep.report.build import build_report, load_config
+    from hw2sep.report.optional import MISSING_TITLE, PHASE_TITLE
+
+    methods = ["mixture", "griffinlim", "griffinlim-mixinit", "mel", "vocoder", "vocoder-linear"]
+    rows = [{"checkpoint": "epoch_050", "epoch": 50, "method": m, "target": t, "tracks": 50, "SDR": f"{i + j / 10 + 1.01:.4f}",
+             "SDR_mean": "", "SDR_global": "", "SIR": "", "ISR": "", "SAR": "", "LSD": f"{20 + i + j / 10 + 0.07:.4f}"}
+            for i, m in enumerate(methods) for j, t in enumerate(("vocals", "accompaniment"))]
+    _write_csv(tmp_path / "results" / "comparison.csv", list(rows[0]), rows)
+    titles: list[str] = []
+    pdf = build_report(tmp_path / "results", tmp_path / "no_run", tmp_path / "no_samples", tmp_path / "r.pdf",
+                       load_config(None), titles=titles, experiments=tmp_path / "none")
+    slides = _titled(pdf, titles)
+    text = slides[PHASE_TITLE]
+    for i, method in enumerate(methods):
+        assert method_label(method) in text, method
+        assert f"{i + 1.01:.2f}" in text and f"{20 + i + 0.1 + 0.07:.2f}" in text  # vocals SDR, accompaniment LSD
+    assert "LSD (dB)" in text and "not aligned" in text
+    assert "vocoder" not in slides[MISSING_TITLE]

@@ -1,10 +1,11 @@
 """Build the HW2 report (16:9 PDF) from result files and figures only: it never trains or separates.
 
 Reads RESULTS/comparison.csv and per_track.csv (evaluation), RUN/log.csv and RUN/*.json (training),
-SAMPLES/index.json (listening samples) and report_config.json (name, student ID, code link, novelty).
+SAMPLES/index.json (listening samples), EXPERIMENTS/<name>/table.csv (the optional tasks: model
+comparison and ablations, ``hw2sep.report.optional``) and report_config.json (name, student ID, code link, novelty).
 Slides follow the course template: cover, novelty, methodology, result and findings highlights,
 details, analysis, references. A missing input turns into a note on its slide, never a crash or
-an invented number. Figures are also written to FIGURES/ as PNG and PDF.
+an invented number; an optional result that is missing is one line on a "Missing results" slide. Figures are also written to FIGURES/ as PNG and PDF.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Callable, Sequence
 
 from hw2sep.errors import Hw2sepError
 from hw2sep.names import method_label
-from hw2sep.report import plots, text
+from hw2sep.report import optional, plots, text
 from hw2sep.results import (DamagedResultError, best_epoch, epochs_to_show, phase_checkpoint, read_checkpoint_meta, read_comparison,
                             read_log, read_per_track)
 from hw2sep.report.slides import BODY, PAGE, Deck, bullets, image, note, pipeline, table, wrap
@@ -400,12 +401,14 @@ def _references(deck: Deck, inputs: Inputs) -> None:
 
 def build_report(results: PathLike, run: PathLike, samples: PathLike, out: PathLike, config: dict | None = None,
                  figures: PathLike | None = None, epochs: Sequence[int] | None = None,
-                 titles: list[str] | None = None) -> Path:
+                 titles: list[str] | None = None, experiments: PathLike | None = None) -> Path:
     """Write the report PDF to ``out`` (figures to ``figures``, default OUT's folder/figures); returns ``out``.
 
-    The template slides (`SLIDES`) come first, then the student's own findings / discussion slides
-    when report_config.json fills them, then the appendix; ``titles``, if given, receives every
-    page's title in order.
+    The template slides (`SLIDES`) come in order, with the student's own findings / discussion slides
+    when report_config.json fills them, the phase-methods slide (SDR and LSD, vocoders included)
+    after the Griffin-Lim one, and after the listening samples one slide per experiment table found
+    in ``experiments`` (model comparison, ablations) and a "Missing results" slide listing what is
+    not there; then the appendix. ``titles``, if given, receives every page's title in order.
     """
     out = Path(out)
     config = config or load_config(None)
@@ -425,8 +428,12 @@ def build_report(results: PathLike, run: PathLike, samples: PathLike, out: PathL
         _analysis(deck, inputs, "Analysis: mixture phase vs Griffin-Lim", "phase_comparison",
                   _unless_damaged(inputs, "comparison",
                                   lambda: text.phase_findings(inputs.rows, inputs.gl_checkpoint)[:3]))
+        found = optional.gather(experiments)
+        optional.phase_slide(deck, inputs.rows, inputs.gl_checkpoint, found)
         _analysis(deck, inputs, "Analysis: per-track SDR", "per_track_sdr", _per_track_lines(inputs))
         _spectro(deck, inputs)
+        optional.experiment_slides(deck, found, public)
+        optional.missing_slide(deck, found, public)
         _own(deck, inputs, "discussion")
         _references(deck, inputs)
         _bss_appendix(deck, inputs)

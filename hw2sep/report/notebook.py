@@ -20,6 +20,8 @@ REPO = Path(__file__).resolve().parents[2]
 SMOKE_EPOCHS = (1, 2, 3)
 SMOKE_TOY = {"n_train": 4, "n_test": 2, "seconds": 6.0}
 SMOKE_TRAIN = {"batch_size": 4, "seq_dur": 2.0, "samples_per_track": 4, "nb_workers": 0}  # + the model's tiny options
+SMOKE_VOCODER = {"dim": 16, "intermediate_dim": 32, "nb_layers": 1, "n_mels": 32}  # a vocoder that trains in seconds
+SMOKE_VOCODER_TRAIN = {"batch_size": 1, "seq_dur": 0.25, "samples_per_track": 1, "valid_subset": ""}
 
 
 @dataclass
@@ -27,8 +29,10 @@ class Workspace:
     """Where each notebook reads and writes, for one WORK folder (relative paths: from the repository root).
 
     Layout: WORK/.cache/musdb_npy (npy cache), WORK/runs/<config name> (checkpoints, log.csv), WORK/results
-    (evaluation), WORK/samples (listening samples), WORK/report (report.pdf, figures/); with SMOKE
-    also WORK/toy_musdb (the generated dataset). DRIVE (Colab) mirrors WORK/runs.
+    (evaluation), WORK/samples (listening samples), WORK/report (report.pdf, figures/), WORK/experiments
+    (notebooks 07-08: one folder per experiment, ``NAME_smoke`` in SMOKE), WORK/runs/vocoder_mel and
+    vocoder_linear (notebook 04); with SMOKE also WORK/toy_musdb (the generated dataset). DRIVE (Colab)
+    mirrors WORK/runs.
     """
 
     work: Path
@@ -78,6 +82,7 @@ class Workspace:
     samples = property(lambda self: self.work / "samples")
     report_pdf = property(lambda self: self.work / "report" / "report.pdf")
     figures = property(lambda self: self.work / "report" / "figures")
+    experiments = property(lambda self: self.work / "experiments")
     drive_run = property(lambda self: self.drive / "runs" / self.run.name if self.drive else None)
 
     def training_config(self):
@@ -94,6 +99,16 @@ class Workspace:
                              device=self.device, **fields)
         config.out = str(self.work / "runs" / config.name)
         return config
+
+    def vocoder_config(self, features: str, stft_from: str | os.PathLike, steps: int):
+        """A vocoder run (``features`` "mel" or "linear") into WORK/runs/vocoder_<features>, with the STFT of the
+        separator checkpoint ``stft_from``; in SMOKE a tiny vocoder on tiny batches. Returns a VocoderTrainConfig."""
+        from hw2sep.vocoder.training import VocoderTrainConfig
+
+        options = {**(SMOKE_VOCODER if self.smoke else {}), "features": features}
+        extra = {**SMOKE_VOCODER_TRAIN, "checkpoint_every": max(1, steps)} if self.smoke else {}
+        return VocoderTrainConfig(npy_root=str(self.npy), out=str(self.work / "runs" / f"vocoder_{features}"),
+                                  vocoder=options, stft_from=str(stft_from), steps=steps, device=self.device, **extra)
 
     def ensure_dataset(self) -> Path:
         """SMOKE: generate the toy MUSDB (once). Otherwise check that MUSDB_ROOT holds MUSDB18(-HQ)."""
@@ -269,3 +284,80 @@ def listening_panel(samples_dir: str | os.PathLike, results: str | os.PathLike |
                           widgets.HBox([pickers["method"], pickers["target"]]), players])
     panel.pickers, panel.players = pickers, players
     return panel
+
+
+def write_run_samples(folder: str | os.PathLike, musdb_root: str | os.PathLike, device: str = "auto",
+                      n_sample_tracks: int = 1) -> list[Path]:
+    """Listening samples of every finished run of an experiment, into RUN/samples (one index per run).
+
+    Calls ``evaluate`` with the experiment's own evaluation settings (experiment.json), so the scored
+    tracks are reused and only the sample tracks are separated again. Returns the samples folders.
+    """
+    import json
+
+    from hw2sep.evaluate import evaluate
+    from hw2sep.experiment import run_methods
+
+    folder = Path(folder)
+    info = json.loads((folder / "experiment.json").read_text())
+    settings, written = info["evaluate"], []
+    for name in info["runs"]:
+        run = folder / "runs" / name
+        if not (run / "best.pt").exists():
+            continue
+        evaluate([run / "best.pt"], musdb_root, run / "results", methods=run_methods(run / "best", settings["methods"]),
+                 n_tracks=settings["tracks"], metric=settings["metric"], device=device, progress=False,
+                 gl_iterations=settings["gl_iterations"], samples_dir=run / "samples", n_sample_tracks=n_sample_tracks)
+        written.append(run / "samples")
+    return written
+
+
+def run_players(folder: str | os.PathLike, target: str = "vocals") -> list[tuple[str, object]]:
+    """(caption, player): the first sample track's mixture and reference, then every run's `target` estimates.
+
+    Empty when no run of the experiment has samples (``write_run_samples`` makes them).
+    """
+    import json
+
+    from hw2sep.samples import read_index
+
+    folder, out = Path(folder), []
+    try:
+        runs = json.loads((folder / "experiment.json").read_text())["runs"]  # the experiment's order
+    except (OSError, ValueError, KeyError):
+        runs = sorted(p.name for p in (folder / "runs").glob("*"))
+    for samples in (folder / "runs" / name / "samples" for name in runs):
+        entries = read_index(samples)
+        if not entries:
+            continue
+        track = entries[0]["track"]
+        if not out:
+            out += [(" ".join(filter(None, (e["kind"], e["target"]))) + f": {track}", audio_player(samples, e))
+                    for e in entries if e["track"] == track
+                    and (e["kind"] == "mixture" or (e["kind"] == "reference" and e["target"] == target))]
+        for e in entries:
+            if e["track"] == track and e["kind"] == "estimate" and e["target"] == target:
+                sdr = f" (track SDR {e['sdr_db']:.2f} dB)" if e["sdr_db"] is not None else ""
+                out.append((f"{samples.parent.name}: {target}, {e['method']}{sdr}", audio_player(samples, e)))
+    return out
+
+
+def show_experiment(result, ws: Workspace, listen: bool = True) -> None:
+    """Display an experiment in a notebook (07, 08): its table as on the report's slide, its figures and,
+    with ``listen``, listening players of one test track per run (written by ``write_run_samples``)."""
+    from IPython.display import Image, Markdown, display
+
+    from hw2sep.report.optional import experiment_markdown, read_experiment
+
+    table = read_experiment(ws.experiments, result.folder.name.removesuffix("_smoke"))
+    display(Markdown(f"**{result.folder.name}**: {table.description}\n\n{experiment_markdown(table)}"))
+    for png in result.figures:
+        display(Image(filename=str(png)))
+    if listen:
+        write_run_samples(result.folder, ws.musdb, ws.device, n_sample_tracks=1)
+    players = run_players(result.folder)
+    if not players:
+        print("no listening samples for these runs (LISTEN=False): set LISTEN=True to write them")
+    for caption, player in players:
+        print(caption)
+        display(player)

@@ -1,0 +1,259 @@
+"""The optional tasks in the report and notebooks 07/08: experiment tables, their slides, the phase-methods slide.
+
+Reads only what ``python -m hw2sep.experiment`` wrote (EXPERIMENTS/<name>/experiment.json, table.csv and
+its PNG figures; a ``<name>_smoke`` folder when only a SMOKE run exists) and comparison.csv. A slide is
+drawn only when its results exist; every result that does not gives one line on the "Missing results"
+slide instead, naming the notebook that makes it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from hw2sep.errors import Hw2sepError
+from hw2sep.names import TARGETS, method_label
+from hw2sep.results import DamagedResultError, find_row, methods_of
+from hw2sep.report.slides import PAGE, Deck, bullets, image, table, wrap
+from hw2sep.report.text import checkpoint_label, fmt
+
+COMPARE = "compare_models"
+ABLATIONS = ("augmentation", "structure", "input_length", "bsrnn_loss", "umx_loss")
+TITLES = {  # experiment name -> slide title
+    COMPARE: "Optional task 1: compare models",
+    "augmentation": "Ablation: data augmentation",
+    "structure": "Ablation: model structure",
+    "input_length": "Ablation: input length",
+    "bsrnn_loss": "Ablation: loss (band-split RNN)",
+    "umx_loss": "Ablation: loss (Open-Unmix)",
+}
+NOTEBOOK = {COMPARE: "notebooks/07_compare_models.ipynb", **{n: "notebooks/08_ablations.ipynb" for n in ABLATIONS}}
+PHASE_TITLE = "Analysis: phase methods, SDR and LSD"
+MISSING_TITLE = "Missing results"
+FIGURES = {COMPARE: ("sdr_vs_parameters.png", "sdr_per_track.png")}  # per experiment, in this order
+ABLATION_FIGURES = ("sdr_vs_length.png", "sdr_per_track.png")
+VOCODERS = ("vocoder", "vocoder-linear")
+PHASE_SDR_NOTE = ("SDR compares waveforms sample by sample, so a phase that is plausible but not aligned with the "
+                  "reference (Griffin-Lim, a vocoder) is scored as distortion even where it sounds right; the "
+                  "log-spectral distance (LSD, dB, lower is better) compares magnitudes only and ignores phase.")
+ORIGIN_PREFIX = "this package, after "
+
+
+@dataclass
+class ExperimentTable:
+    """One experiment's table: its rows (as in table.csv), method tokens and figures."""
+
+    name: str
+    folder: Path
+    rows: list[dict]
+    tokens: list[str]          # method tokens with SDR columns: "main" (the model's own reconstruction), ...
+    smoke: bool
+    description: str = ""
+    figures: list[Path] = field(default_factory=list)
+
+
+def experiment_folder(experiments: str | Path, name: str) -> Path:
+    """EXPERIMENTS/<name>, or EXPERIMENTS/<name>_smoke when only the SMOKE run exists."""
+    full, smoke = Path(experiments) / name, Path(experiments) / f"{name}_smoke"
+    return full if (full / "table.csv").exists() or not (smoke / "table.csv").exists() else smoke
+
+
+def read_experiment(experiments: str | Path, name: str) -> ExperimentTable:
+    """The table of EXPERIMENTS/<name>; Hw2sepError naming the notebook to run when it is missing."""
+    folder = experiment_folder(experiments, name)
+    path = folder / "table.csv"
+    if not path.exists():
+        raise Hw2sepError(f"no {path}: run {NOTEBOOK.get(name, 'python -m hw2sep.experiment')}")
+    text = path.read_text()
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    if (text and not text.endswith("\n")) or any(None in r or None in r.values() for r in rows):
+        raise DamagedResultError(f"{path} is cut off or malformed: rerun the experiment (finished runs are kept)")
+    if not rows:
+        raise Hw2sepError(f"{path} holds no finished run yet: run {NOTEBOOK.get(name, 'the experiment')}")
+    header = list(rows[0])
+    tokens = list(dict.fromkeys(k.split("_SDR_", 1)[1] for k in header if "_SDR_" in k))
+    try:
+        info = json.loads((folder / "experiment.json").read_text())
+    except (OSError, ValueError):
+        info = {}
+    figures = [folder / f for f in FIGURES.get(name, ABLATION_FIGURES) if (folder / f).exists()]
+    return ExperimentTable(name, folder, rows, tokens, bool(info.get("smoke")) or folder.name.endswith("_smoke"),
+                           str(info.get("description", "")), figures)
+
+
+def _number(value) -> float | None:
+    if value in (None, "", "None", "nan"):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _token_label(token: str) -> str:
+    return {"main": "own", "griffinlim": "Griffin-Lim"}.get(token) or method_label(token)
+
+
+def _duration(seconds) -> str:
+    value = _number(seconds)
+    return "" if value is None else f"{value / 60:.1f} min" if value >= 60 else f"{value:.0f} s"
+
+
+def experiment_cells(exp: ExperimentTable) -> tuple[list[str], list[list[str]], list[float]]:
+    """(header, cells, column widths) of an experiment table; the comparison adds pretrained and code origin."""
+    sdr_header = [f"{t}\nSDR {_token_label(k)}" for k in exp.tokens for t in TARGETS]
+    sdr = lambda r: [fmt(_number(r.get(f"{t}_SDR_{k}"))) for k in exp.tokens for t in TARGETS]  # noqa: E731
+    n = len(sdr_header)
+    if exp.name == COMPARE:
+        header = ["model", "parameters", "pre-\ntrained", "code origin\n(own code, after)", "epochs", "own\nrecon.",
+                  *sdr_header]
+        fixed = [0.12, 0.09, 0.06, 0.25, 0.06, 0.07]
+        width = sum(fixed)
+        origin_in = fixed[3] * 0.90 * PAGE[0] * 0.9
+        cells = [[r["model"], f"{int(_number(r['parameters']) or 0):,}", r.get("pretrained", ""),
+                  wrap(r.get("code_origin", "").removeprefix(ORIGIN_PREFIX), origin_in, 10), r.get("epochs", ""),
+                  r.get("main_method", ""), *sdr(r)] for r in exp.rows]
+    else:
+        header = ["run", "varied", "parameters", "epochs", "training\ntime", "own\nrecon.", *sdr_header]
+        fixed = [0.12, 0.22, 0.10, 0.06, 0.06, 0.07]
+        width = sum(fixed)
+        cells = [[r["run"], wrap(r.get("varied", ""), fixed[1] * 0.90 * PAGE[0] * 0.9, 10),
+                  f"{int(_number(r['parameters']) or 0):,}", r.get("epochs", ""), _duration(r.get("train_seconds")),
+                  r.get("main_method", ""), *sdr(r)] for r in exp.rows]
+    return header, cells, [*fixed, *([(1 - width) / n] * n if n else [])]
+
+
+def experiment_findings(exp: ExperimentTable) -> list[str]:
+    """The best run per target by the own reconstruction's SDR, and the budget the runs had."""
+    out = []
+    for target in TARGETS:
+        scored = [(_number(r.get(f"{target}_SDR_main")), r["run"]) for r in exp.rows]
+        scored = [s for s in scored if s[0] is not None]
+        if scored:
+            best, run = max(scored)
+            out.append(f"Best {target} SDR (own reconstruction): {run} ({fmt(best)} dB) of {len(scored)} run(s).")
+    budgets = sorted({r.get("budget", "") for r in exp.rows} - {""})
+    if budgets:
+        out.append(f"Budget per run: {'; '.join(budgets)}. SDR: median over test tracks of the per-track median "
+                   "over 1 s windows; 'own' = the model's own reconstruction (mixture phase or its direct output).")
+    return out
+
+
+def markdown(header: Sequence[str], cells: Sequence[Sequence[str]]) -> str:
+    """A markdown table (line breaks in cells become spaces): what notebooks 04, 07 and 08 display."""
+    clean = lambda c: " ".join(str(c).replace("-\n", "-").split()).replace("|", "/")  # noqa: E731
+    lines = ["| " + " | ".join(map(clean, header)) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(map(clean, row)) + " |" for row in cells]
+    return "\n".join(lines)
+
+
+def experiment_markdown(exp: ExperimentTable) -> str:
+    """The experiment's table as on its slide, as markdown (notebooks 07 and 08)."""
+    header, cells, _ = experiment_cells(exp)
+    return markdown(header, cells)
+
+
+# ---------------------------------------------------------------- phase reconstruction (notebook 04, report)
+def phase_method_checkpoint(rows: Sequence[dict], prefer: str | None = None) -> str | None:
+    """The checkpoint scored with the most reconstruction methods besides the mixture phase (``prefer`` first)."""
+    counts = {c: len(methods_of(rows, c)) for c in dict.fromkeys(r["checkpoint"] for r in rows)}
+    if prefer in counts and counts[prefer] > 1:
+        return prefer
+    many = [c for c, n in counts.items() if n > 1]
+    return max(many, key=lambda c: counts[c]) if many else None
+
+
+def phase_cells(rows: Sequence[dict], checkpoint: str) -> tuple[list[str], list[list[str]]]:
+    """(header, cells): SDR and log-spectral distance per reconstruction method of one checkpoint."""
+    header = ["reconstruction", *(f"{t}\nSDR (dB)" for t in TARGETS), *(f"{t}\nLSD (dB)" for t in TARGETS)]
+    cells = []
+    for method in methods_of(rows, checkpoint):
+        found = [find_row(rows, checkpoint, method, t) or {} for t in TARGETS]
+        cells.append([method_label(method), *(fmt(_number(r.get("SDR"))) for r in found),
+                      *(fmt(_number(r.get("LSD"))) for r in found)])
+    return header, cells
+
+
+def phase_markdown(rows: Sequence[dict], checkpoint: str) -> tuple[str, str]:
+    """Two markdown tables of one checkpoint's reconstruction methods: SDR, then LSD (notebook 04)."""
+    header, cells = phase_cells(rows, checkpoint)
+    n = len(TARGETS)
+    return (markdown(header[:1 + n], [c[:1 + n] for c in cells]),
+            markdown([header[0], *header[1 + n:]], [[c[0], *c[1 + n:]] for c in cells]))
+
+
+# ---------------------------------------------------------------- gathering and slides
+@dataclass
+class OptionalResults:
+    """The optional tasks' inputs: experiment tables found, and one line per result that is missing."""
+
+    tables: dict[str, ExperimentTable] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+
+
+def gather(experiments: str | Path | None) -> OptionalResults:
+    """Read every experiment table; a missing or damaged one becomes a line in ``missing``."""
+    found = OptionalResults()
+    for name in (COMPARE, *ABLATIONS):
+        if experiments is None:
+            found.missing.append(f"{TITLES[name]}: no experiments folder given (build_report --experiments "
+                                 f"WORK/experiments); run {NOTEBOOK[name]}")
+            continue
+        try:
+            found.tables[name] = read_experiment(experiments, name)
+        except Hw2sepError as err:
+            found.missing.append(f"{TITLES[name]}: {'damaged: ' if isinstance(err, DamagedResultError) else ''}{err}")
+    return found
+
+
+def experiment_slides(deck: Deck, found: OptionalResults, public) -> None:
+    """A table slide (and a figure slide when there are figures) per experiment that has results."""
+    for name, exp in found.tables.items():
+        smoke = " (SMOKE run: toy data)" if exp.smoke else ""
+        subtitle = ("all trained from scratch, no pretrained weights; SDR in dB" if name == COMPARE
+                    else "one setting changed per run; SDR in dB") + smoke
+        fig = deck.slide(TITLES[name], subtitle)
+        header, cells, widths = experiment_cells(exp)
+        size = 11 if len(cells) <= 6 else 10
+        low = table(fig, header, cells, 0.04, 0.80, 0.92, size, widths)
+        bullets(fig, [public(line) for line in experiment_findings(exp)], (0.04, 0.09, 0.92, max(0.06, low - 0.13)),
+                fontsize=13, gap=0.25, min_fontsize=9)
+        if exp.figures or exp.description:
+            fig = deck.slide(f"{TITLES[name]}: figures", "from the experiment's file and result files" + smoke)
+            height = 0.58 / max(1, len(exp.figures))
+            for i, png in enumerate(exp.figures):
+                image(fig, png, (0.05, 0.80 - height * (i + 1) + 0.01, 0.90, height - 0.02))
+            if exp.description:
+                bullets(fig, [public(f"Set-up: {exp.description}")], (0.05, 0.09, 0.90, 0.12), fontsize=13,
+                        gap=0.2, min_fontsize=9)
+
+
+def phase_slide(deck: Deck, rows: Sequence[dict], prefer: str | None, found: OptionalResults) -> None:
+    """SDR and LSD of every reconstruction method scored for the phase checkpoint (vocoders included)."""
+    checkpoint = phase_method_checkpoint(rows, prefer)
+    if checkpoint is None:
+        found.missing.append(f"{PHASE_TITLE}: no checkpoint scored with more than the mixture phase in "
+                             "comparison.csv; run notebooks/04_griffin_lim.ipynb")
+        return
+    methods = methods_of(rows, checkpoint)
+    if not any(m in methods for m in VOCODERS):
+        found.missing.append(f"Trained vocoders (optional task 3): no 'vocoder' or 'vocoder-linear' result for "
+                             f"{checkpoint}; run the vocoder part of notebooks/04_griffin_lim.ipynb")
+    fig = deck.slide(PHASE_TITLE, f"{checkpoint_label(rows, checkpoint)}; median over test tracks of per-track medians")
+    header, cells = phase_cells(rows, checkpoint)
+    low = table(fig, header, cells, 0.05, 0.78, 0.90, 14 if len(cells) <= 6 else 12, (0.32, 0.17, 0.17, 0.17, 0.17))
+    bullets(fig, [PHASE_SDR_NOTE], (0.05, 0.07, 0.90, max(0.08, low - 0.12)), fontsize=15, gap=0.3)
+
+
+def missing_slide(deck: Deck, found: OptionalResults, public) -> None:
+    """One line per optional result that is missing (no slide when nothing is)."""
+    if not found.missing:
+        return
+    fig = deck.slide(MISSING_TITLE, "results not shown because they do not exist (yet)")
+    bullets(fig, [public(line) for line in found.missing], fontsize=14, gap=0.25, min_fontsize=9)
