@@ -129,14 +129,20 @@ def _plain_first_line(err: BaseException) -> str:
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
     """Rebuild the model named in the json sidecar, load its weights, return (model in eval mode, meta)."""
     meta = read_meta(path)
-    model = build_model(meta["model"], meta["config"])
+    return load_weights(build_model(meta["model"], meta["config"]), path, device, "checkpoint"), meta
+
+
+def load_weights(module: nn.Module, path: str | Path, device: str | torch.device = "cpu",
+                 what: str = "checkpoint") -> nn.Module:
+    """``module`` with the weights of ``path``.pt (``weights_only``), in eval mode on ``device``; a file
+    that does not fit the module built from its json is one line."""
     state = load_state(path, device)
     try:
-        model.load_state_dict(state["model"])
+        module.load_state_dict(state["model"])
     except (RuntimeError, KeyError) as err:
-        raise Hw2sepError(f"checkpoint {Path(path).with_suffix('.pt')} does not fit its config "
+        raise Hw2sepError(f"{what} {Path(path).with_suffix('.pt')} does not fit its config "
                           f"({str(err).splitlines()[0]})") from None
-    return model.to(device).eval(), meta
+    return module.to(device).eval()
 
 
 def checkpoint_digest(path: str | Path) -> str:

@@ -37,7 +37,7 @@ from hw2sep.checkpoint import read_meta
 from hw2sep.devices import resolve_device
 from hw2sep.errors import Hw2sepError, run_cli
 from hw2sep.evaluate import evaluate
-from hw2sep.fileio import write_csv, write_json, write_text
+from hw2sep.fileio import read_json_file, write_csv, write_json, write_text
 from hw2sep.losses import get_loss
 from hw2sep.models import MODELS, build_model, model_config
 from hw2sep.separate import check_methods, main_method
@@ -314,12 +314,7 @@ def _resolve_run(run, index: int, spec: dict, path: Path, folder: Path, npy_root
 
 
 def _read_spec(path: Path) -> dict:
-    try:
-        spec = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise Hw2sepError(f"experiment file {path} not found (see configs/experiments/)") from None
-    except json.JSONDecodeError as err:
-        raise Hw2sepError(f"experiment file {path} is not valid json ({err})") from None
+    spec = read_json_file(path, "experiment file", "see configs/experiments/")
     if not isinstance(spec, dict):
         raise Hw2sepError(f"experiment file {path} must hold a json object")
     unknown = sorted(set(spec) - set(EXPERIMENT_KEYS))

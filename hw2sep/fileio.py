@@ -71,3 +71,14 @@ def check_writable(folder: str | os.PathLike, what: str) -> Path:
     except OSError as err:
         raise Hw2sepError(f"{what} {folder} is not writable ({err.strerror or err}); choose another folder") from None
     return folder
+
+
+def read_json_file(path: str | os.PathLike, what: str, hint: str) -> Any:
+    """A json file the user points at; a missing or invalid one is one line (``hint`` says where to look)."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise Hw2sepError(f"{what} {path} not found ({hint})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise Hw2sepError(f"{what} {path} is not valid json ({err})") from None

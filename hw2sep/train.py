@@ -34,7 +34,7 @@ from hw2sep import SAMPLE_RATE, TARGETS, distributed
 from hw2sep.devices import resolve_device
 from hw2sep.errors import Hw2sepError, run_cli
 from hw2sep.estimate import estimate_track, run_model
-from hw2sep.fileio import write_csv
+from hw2sep.fileio import read_json_file, write_csv
 from hw2sep.losses import get_loss
 from hw2sep.models import DEFAULT_MODEL, build_model, model_config
 from hw2sep.prep import load_manifest
@@ -93,12 +93,9 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
     data: dict = {}
     if path is not None:
         path = Path(path)
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise Hw2sepError(f"config file {path} not found (see configs/ for the shipped ones)") from None
-        except json.JSONDecodeError as err:
-            raise Hw2sepError(f"config file {path} is not valid json ({err})") from None
+        data = read_json_file(path, "config file", "see configs/ for the shipped ones")
+        if not isinstance(data, dict):
+            raise Hw2sepError(f"config file {path} must hold a json object of training settings")
         data.setdefault("name", path.stem)
     data.update({k: v for k, v in fields.items() if v is not None})
     for item in overrides:
@@ -182,7 +179,7 @@ def fit(config: TrainConfig, resume: bool = False, progress: bool = True) -> lis
                                  "excerpts_per_s": round(excerpts / seconds, 2),
                                  "data_wait_pct": round(100 * wait / seconds, 2)})
         state["epoch"] = epoch
-        tag = {"epoch": epoch, "valid_loss": valid_loss, "train_seconds": round(state["train_seconds"], 1), **info}
+        tag = {"epoch": epoch, "valid_loss": valid_loss, "train_seconds": round(state["train_seconds"], 3), **info}
         best = valid_loss < state["best_loss"]
         if best:
             state["best_loss"] = valid_loss

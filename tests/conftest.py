@@ -16,6 +16,24 @@ HAS_FFMPEG = shutil.which("ffmpeg") is not None and shutil.which("ffprobe") is n
 requires_ffmpeg = pytest.mark.skipif(not HAS_FFMPEG, reason="needs the ffmpeg and ffprobe programs")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """Every test runs torch on one thread: the tensors here are tiny, where one thread is faster, and
+    two threads on a busy 2-core machine stalled tests 10-100x (measured). Subprocesses get it too."""
+    import os
+
+    import torch
+    threads, env = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
+    torch.set_num_threads(1)
+    os.environ["OMP_NUM_THREADS"] = "1"
+    yield
+    torch.set_num_threads(threads)
+    if env is None:
+        os.environ.pop("OMP_NUM_THREADS")
+    else:
+        os.environ["OMP_NUM_THREADS"] = env
+
+
 @pytest.fixture(scope="session")
 def toy_root(tmp_path_factory) -> Path:
     """4 train (1 of them valid) + 2 test toy tracks of 6 s, MUSDB18-HQ layout."""

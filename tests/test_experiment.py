@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 import hw2sep.experiment as experiment
 from conftest import REPO, assert_one_line_error, run_script
@@ -16,15 +15,6 @@ from hw2sep.experiment import load_experiment, run_experiment, table_fields, tra
 from hw2sep.models import MODELS, build_model, count_parameters, model_config
 
 SHIPPED = sorted((REPO / "configs" / "experiments").glob("*.json"))
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one thread is faster, and 2-thread torch stalls 10x on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -17,27 +17,20 @@ pypdf = pytest.importorskip("pypdf")
 def smoke_run(toy_root, toy_npy, tmp_path_factory) -> dict[str, Path]:
     """A SMOKE-sized run: 3 epochs of a tiny model, epochs 1/2/3 scored with the mixture phase, the best
     epoch also with Griffin-Lim (random and mixture init), listening samples of one track."""
-    import torch
-
     from hw2sep.evaluate import evaluate
     from hw2sep.results import best_epoch, read_comparison
     from hw2sep.train import TrainConfig, fit
 
     work = tmp_path_factory.mktemp("smoke")
     run, results, samples = work / "runs" / "umx", work / "results", work / "samples"
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: one thread is faster, and immune to a busy machine
-    try:
-        fit(TrainConfig(str(toy_npy), str(run), epochs=3, batch_size=4, seq_dur=2.0, samples_per_track=4,
-                        model_options={"hidden_size": 32, "nb_layers": 1}, nb_workers=0,
-                        checkpoint_epochs=(1, 2, 3), device="cpu"), progress=False)
-        evaluate([run / f"epoch_00{e}.pt" for e in (1, 2, 3)], toy_root, results, methods=["mixture"],
-                 metric="fast", device="cpu", progress=False)
-        _, label = best_epoch(read_comparison(results))
-        evaluate([run / f"{label}.pt"], toy_root, results, methods=["mixture", "griffinlim", "griffinlim-mixinit"],
-                 metric="fast", device="cpu", progress=False, samples_dir=samples, n_sample_tracks=1)
-    finally:
-        torch.set_num_threads(threads)
+    fit(TrainConfig(str(toy_npy), str(run), epochs=3, batch_size=4, seq_dur=2.0, samples_per_track=4,
+                    model_options={"hidden_size": 32, "nb_layers": 1}, nb_workers=0,
+                    checkpoint_epochs=(1, 2, 3), device="cpu"), progress=False)
+    evaluate([run / f"epoch_00{e}.pt" for e in (1, 2, 3)], toy_root, results, methods=["mixture"],
+             metric="fast", device="cpu", progress=False)
+    _, label = best_epoch(read_comparison(results))
+    evaluate([run / f"{label}.pt"], toy_root, results, methods=["mixture", "griffinlim", "griffinlim-mixinit"],
+             metric="fast", device="cpu", progress=False, samples_dir=samples, n_sample_tracks=1)
     return {"work": work, "run": run, "results": results, "samples": samples}
 
 

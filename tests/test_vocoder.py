@@ -11,22 +11,12 @@ import torch
 from conftest import REPO, assert_one_line_error, run_script
 from hw2sep.errors import Hw2sepError
 from hw2sep.models.base import STFTParams
-from hw2sep.transforms import stft
 from hw2sep.vocoder import (Vocoder, VocoderConfig, load_vocoder, log_spectral_distance,
                             multi_resolution_stft_distance, save_vocoder, vocode)
 from hw2sep.vocoder.losses import MelL1, multi_resolution_stft_loss
 from hw2sep.vocoder.training import VocoderTrainConfig, fit_vocoder, resolve_vocoder_options, synthesise
 
 TINY = dict(n_fft=256, hop=64, n_mels=32, dim=32, intermediate_dim=64, nb_layers=2)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small ops on a shared CPU: one intra-op thread is several times faster than two."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def tiny_vocoder(seed: int = 0, **options) -> Vocoder:

@@ -17,15 +17,6 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 TRAIN_KEYS = {"model", "description", "model_options", "epochs", "batch_size", "seq_dur", "lr"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small LSTMs run faster on one thread, and the test machine's cores are shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _tiny(**options):
     torch.manual_seed(0)
     return build_model("bsrnn", model_config("bsrnn", **{**TINY, **options}))

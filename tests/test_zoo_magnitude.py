@@ -16,15 +16,6 @@ WITH_ATTENTION = ("umx_transformer", "unet_transformer")
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The test machine's cores are shared: one thread is faster than two contended ones for these sizes."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def tiny(name: str, **overrides):
     return build_model(name, model_config(name, **{**MODELS[name].tiny, **overrides}))
 

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from hw2sep import SAMPLE_RATE
-from hw2sep.checkpoint import load_state, read_meta, save_checkpoint
+from hw2sep.checkpoint import load_weights, read_meta, save_checkpoint
 from hw2sep.errors import Hw2sepError
 from hw2sep.models.base import STFTParams
 from hw2sep.vocoder.model import Vocoder, VocoderConfig
@@ -59,14 +59,7 @@ def load_vocoder(path: str | Path, stft_params: STFTParams, sample_rate: int = S
         raise Hw2sepError(
             f"vocoder {Path(path).with_suffix('.pt')} was trained for {_describe(*theirs)} but the separator uses "
             f"{_describe(stft_params, sample_rate)}; retrain it with --stft-from SEPARATOR.pt")
-    vocoder = Vocoder(config)
-    state = load_state(path, device)
-    try:
-        vocoder.load_state_dict(state["model"])
-    except (RuntimeError, KeyError) as err:
-        raise Hw2sepError(f"vocoder {Path(path).with_suffix('.pt')} does not fit its config "
-                          f"({str(err).splitlines()[0]})") from None
-    return vocoder.to(device).eval()
+    return load_weights(Vocoder(config), path, device, "vocoder")
 
 
 def stft_from_checkpoint(path: str | Path) -> STFTParams:

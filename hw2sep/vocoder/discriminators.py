@@ -24,6 +24,17 @@ PERIODS = (2, 3, 5, 7, 11)
 Output = tuple[list[Tensor], list[list[Tensor]]]  # (scores, feature maps), one entry per sub-discriminator
 
 
+def conv_stack(convs: nn.ModuleList, post: nn.Module, x: Tensor) -> tuple[Tensor, list[Tensor]]:
+    """Leaky-ReLU convs then a score conv; returns (flattened scores, every layer's output) for feature matching."""
+    features = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), 0.1)
+        features.append(x)
+    x = post(x)
+    features.append(x)
+    return x.flatten(1), features
+
+
 class PeriodDiscriminator(nn.Module):
     """The waveform folded into (samples / period, period), 2-D convs along time. Shape: (batch, N) -> logits, features."""
 
@@ -40,13 +51,7 @@ class PeriodDiscriminator(nn.Module):
         pad = -audio.shape[-1] % self.period
         x = F.pad(audio, (0, pad), mode="reflect")[:, None]  # (batch, 1, N + pad)
         x = x.view(x.shape[0], 1, -1, self.period)  # to (batch, 1, frames, period)
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), 0.1)
-            features.append(x)
-        x = self.post(x)
-        features.append(x)
-        return x.flatten(1), features
+        return conv_stack(self.convs, self.post, x)
 
 
 class ResolutionDiscriminator(nn.Module):
@@ -64,13 +69,7 @@ class ResolutionDiscriminator(nn.Module):
         window = torch.hann_window(self.n_fft, device=audio.device)
         spec = torch.stft(audio, self.n_fft, self.hop, window=window, center=True, return_complex=True)
         x = spec.abs().transpose(1, 2)[:, None]  # to (batch, 1, nb_frames, nb_bins)
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), 0.1)
-            features.append(x)
-        x = self.post(x)
-        features.append(x)
-        return x.flatten(1), features
+        return conv_stack(self.convs, self.post, x)
 
 
 class Discriminators(nn.Module):
