@@ -6,11 +6,10 @@
 Rerunning with the same arguments on a finished dataset is a no-op (it serves as a cache).
 """
 
-import sys
-from pathlib import Path
-
 import argparse
+import sys
 import time
+from pathlib import Path
 from typing import Sequence
 
 from hw2sep.errors import run_cli

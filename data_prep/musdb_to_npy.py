@@ -5,9 +5,8 @@
 Rerunning skips finished tracks; the test subset is refused unless --allow-test.
 """
 
-import sys
-
 import argparse
+import sys
 import time
 
 from hw2sep.errors import run_cli

@@ -11,14 +11,13 @@ then the median over tracks. Finished tracks are skipped on a rerun, so an inter
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import argparse
 import contextlib
 import json
 import os
+import sys
 import time
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np

@@ -18,16 +18,15 @@ about 40 CPU-minutes per run and method). ``--smoke`` writes to ``OUT/NAME_smoke
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import argparse
 import contextlib
 import csv
 import dataclasses
 import json
 import re
+import sys
 import time
+from pathlib import Path
 from typing import NamedTuple, Sequence
 
 import torch

@@ -8,8 +8,11 @@ come from the model itself (``direct``, complex and waveform models) or from the
 with a reconstruction method of ``hw2sep.phase`` (mixture phase, Wiener, Griffin-Lim), so the
 assignment's Task 2 exists for every model. Everything uses the model's own STFT.
 
-Memory stays bounded on long tracks: the network runs over chunks of frames with some context on
-each side, so its activations never cover more than ``chunk_seconds`` (+ context) at a time.
+Memory stays bounded on long tracks: the model's own output and the mixture-phase, Wiener and
+Griffin-Lim methods stream the track in blocks of ``chunk_seconds`` with ``context_seconds`` on each side
+(``hw2sep.streaming``; the same numbers as the whole track), so neither the network's activations nor
+the spectrograms ever cover the whole track (a 10-minute track peaks at 1.4-2.5 GB). librosa's
+Griffin-Lim, mel and the vocoders still take whole-track estimates.
 """
 
 from __future__ import annotations
@@ -22,12 +25,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from hw2sep.names import METHODS, TARGETS
-from hw2sep.estimate import Estimate, call_model, estimate_track, model_input
-from hw2sep.phase import reconstruct
-from hw2sep.streaming import STREAM_METHODS, separate_streaming, seconds_to_frames
 from hw2sep.checkpoint import checkpoint_digest
 from hw2sep.errors import Hw2sepError
+from hw2sep.estimate import Estimate, call_model, estimate_track, model_input
+from hw2sep.names import METHODS, TARGETS
+from hw2sep.phase import reconstruct
+from hw2sep.streaming import STREAM_METHODS, separate_streaming, seconds_to_frames
 
 # How each reconstruction label of ``hw2sep.names.METHODS`` is made: (phase.reconstruct method, options);
 # None = the model's own output (complex STFT or waveform).

@@ -105,7 +105,7 @@ class OverlapAdd:
 
     def add(self, spec: torch.Tensor, first_frame: int) -> None:
         """Overlap-add the frames `spec` (frames first_frame, first_frame + 1, ...)."""
-        lead, t = spec.shape[:-2], spec.shape[-1]
+        lead = spec.shape[:-2]
         spec = spec.reshape(-1, *spec.shape[-2:]).transpose(-1, -2)  # to (B, t, nb_bins)
         frames = torch.fft.irfft(spec, n=self.n_fft, dim=-1)  # (B, t, n_fft)
         folded = self._fold(frames.mul_(self.window))  # (B, samples)

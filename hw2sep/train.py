@@ -15,16 +15,15 @@ Under torchrun ``batch_size`` is the global batch, split over the processes (see
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import argparse
 import contextlib
 import dataclasses
 import json
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 

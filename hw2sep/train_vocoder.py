@@ -13,10 +13,9 @@ Use the result with ``hw2sep.vocoder.load_vocoder(OUT/best.pt, separator.stft_pa
 
 from __future__ import annotations
 
-import sys
-
 import argparse
 import contextlib
+import sys
 
 from hw2sep.datasets import Augment
 from hw2sep.errors import Hw2sepError, run_cli

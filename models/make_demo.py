@@ -6,12 +6,11 @@ It exists so that `python hw2sep/infer.py` works on a fresh machine; it is NOT a
 (its json says so). Replace it with your own best checkpoint for grading (see README.txt).
 """
 
-import sys
-from pathlib import Path
-
 import argparse
 import json
 import shutil
+import sys
+from pathlib import Path
 
 from hw2sep.datasets import Augment
 from hw2sep.errors import run_cli

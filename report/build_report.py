@@ -13,10 +13,9 @@ output's folder/figures, i.e. report/figures).
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
-
-import argparse
 
 from hw2sep.errors import Hw2sepError, run_cli
 from hw2sep.report.build import build_report, load_config, placeholders_left
