@@ -87,26 +87,24 @@ def train_step_seconds(model, device: torch.device, batch: int, seq_dur: float, 
     return statistics.median(step() for _ in range(max(1, steps)))
 
 
-def _peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (VmHWM), in MB."""
+def _status_mb(field: str) -> float | None:
+    """A memory line of /proc/self/status (VmHWM: peak, VmRSS: current) in MB; None where there is none."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux, bytes on macOS
-    return kb / (1024 * 1024 if sys.platform == "darwin" else 1024)
-
-
-def _current_rss_mb() -> float | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return None
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (VmHWM), in MB."""
+    peak = _status_mb("VmHWM")
+    if peak is not None:
+        return peak
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux, bytes on macOS
+    return kb / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
 def _reset_peak_rss() -> bool:
@@ -129,7 +127,7 @@ def separation_stats(model, device: torch.device, seconds: float) -> dict:
         torch.cuda.reset_peak_memory_stats(device)
         base = torch.cuda.memory_allocated(device)
     else:
-        base = _current_rss_mb() if _reset_peak_rss() else _peak_rss_mb()
+        base = _status_mb("VmRSS") if _reset_peak_rss() else _peak_rss_mb()
     separator.separate(mixture[:, :SAMPLE_RATE], [method])  # timing warm-up on 1 s
     _sync(device)
     start = time.perf_counter()

@@ -59,7 +59,9 @@ def evaluate(checkpoints: Sequence[str | Path], musdb_root: str | Path, out: str
     check_writable(out, "results folder")
     if samples_dir is not None:
         check_writable(samples_dir, "samples folder")
-        start_samples_index(samples_dir, musdb_root)  # samples of another dataset never share one index
+        moved = start_samples_index(samples_dir, musdb_root)  # samples of another dataset never share one index
+        if moved is not None:
+            print(f"samples of another dataset moved to {moved}")
     tracks = list_tracks(musdb_root, subset)[:n_tracks]
     if not tracks:
         raise Hw2sepError(f"no '{subset}' tracks under {musdb_root}")

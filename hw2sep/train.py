@@ -167,7 +167,7 @@ def fit(config: TrainConfig, resume: bool = False, progress: bool = True) -> lis
         started = time.time()
         train_set.set_epoch(epoch)
         distributed.seed_epoch(config.seed, epoch)
-        train_loss, excerpts, wait = train_one_epoch(net, _loader(train_set, config, device, epoch),
+        train_loss, excerpts, wait = train_one_epoch(net, _loader(train_set, config, per_process_batch, device, epoch),
                                                      optimizer, scaler, loss_fn, device, amp, progress)
         valid_loss = distributed.on_rank0(validate, model, valid_set, loss_fn, device, amp, device=device)
         scheduler.step(valid_loss)
@@ -254,12 +254,12 @@ def _warn_if_longer_than_tracks(seq_dur: float, dataset: ExcerptDataset) -> None
                       "excerpts are zero-padded", stacklevel=2)
 
 
-def _loader(dataset, config: TrainConfig, device, epoch: int) -> torch.utils.data.DataLoader:
+def _loader(dataset, config: TrainConfig, batch_size: int, device, epoch: int) -> torch.utils.data.DataLoader:
     """A shuffled loader whose order depends only on (seed, epoch), so resuming replays the same batches."""
     generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
     sampler = distributed.ShardedRandomSampler(len(dataset), generator)  # DDP: this rank's share of each batch
     return torch.utils.data.DataLoader(
-        dataset, batch_size=config.batch_size // distributed.world_size(), sampler=sampler,
+        dataset, batch_size=batch_size, sampler=sampler,
         num_workers=config.nb_workers, pin_memory=device.type == "cuda", drop_last=False)
 
 

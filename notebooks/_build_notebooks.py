@@ -272,12 +272,8 @@ kept epoch (mixture phase) and of the best epoch with Griffin-Lim, written to `s
 index (`samples/index.md`) that lists each file with its track SDR.""", [
     code('''\
 from hw2sep.evaluate import evaluate
-from hw2sep.samples import start_samples_index
 from hw2sep.results import best_epoch, read_comparison
 ws.require(ws.results / "comparison.csv", "notebooks/03_evaluate_epochs.ipynb")
-moved = start_samples_index(ws.samples, ws.musdb)   # samples of another dataset never share one index
-if moved:
-    print(f"samples of another dataset moved to {moved}")
 evaluate(ws.epoch_checkpoints(), ws.musdb, ws.results, methods=["mixture"], metric=ws.metric, device=ws.device,
          samples_dir=ws.samples, n_sample_tracks=SAMPLE_TRACKS, n_tracks=N_TRACKS)
 epoch, label = best_epoch(read_comparison(ws.results))
