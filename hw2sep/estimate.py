@@ -21,10 +21,11 @@ class Estimate:
     """One target's estimate in the model's kind, beside the mixture it came from.
 
     Shape: ``value`` is (..., C, F, T) for magnitude/complex kinds and (..., C, N) for waveforms;
-    ``mixture`` is (..., C, N); ``mix_spec`` (..., C, F, T) complex.
+    ``mixture`` is (..., C, N); ``mix_spec`` (..., C, F, T) complex. A block of a streamed track has
+    ``mix_spec`` but no waveform (``mixture`` None): its spectrogram views and residual still work.
     """
 
-    def __init__(self, kind: str, value: Tensor, mixture: Tensor, stft_params: STFTParams,
+    def __init__(self, kind: str, value: Tensor, mixture: Tensor | None, stft_params: STFTParams,
                  mix_spec: Tensor | None = None):
         self.kind, self.value, self.mixture, self.stft_params = kind, value, mixture, stft_params
         self._mix_spec = mix_spec

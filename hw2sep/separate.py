@@ -179,10 +179,8 @@ class Separator:
             vocals = call_model(model, inputs, "vocals", self.amp)[0]
             if "accompaniment" in targets and not residual:
                 rest = call_model(model, inputs, "accompaniment", self.amp)[0]
-            elif model.predicts == "complex":
-                rest = mix_block - vocals
-            else:
-                rest = torch.relu(mix_block.abs() - vocals)
+            else:  # the kind's residual rule; a block has no waveform (spectrogram kinds only stream)
+                rest = Estimate(model.predicts, vocals, None, self.stft_params, mix_block).residual().value
             pair = torch.stack([vocals, rest])
             return pair if complex_out or not pair.is_complex() else pair.abs()
 
@@ -196,8 +194,7 @@ class Separator:
                      phase_options: dict) -> torch.Tensor:
         """A reconstruction from whole-track estimates. Shape: -> (2, C, N)."""
         if name is None and options.get("residual"):
-            vocals = est["vocals"].wave()
-            waves = torch.stack([vocals, est["vocals"].mixture - vocals])
+            waves = torch.stack([est["vocals"].wave(), est["vocals"].residual().wave()])
         elif name is None:
             waves = torch.stack([est[t].wave() for t in TARGETS])
         else:
