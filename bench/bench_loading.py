@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from hw2sep.datasets import Augment, ExcerptDataset  # noqa: E402
-from hw2sep.prep import convert_to_npy  # noqa: E402
-from hw2sep.toy import make_toy_musdb  # noqa: E402
+from hw2sep.data.excerpts import Augment, ExcerptDataset  # noqa: E402
+from hw2sep.data.npy_cache import convert_to_npy  # noqa: E402
+from hw2sep.data.toy import make_toy_musdb  # noqa: E402
 
 SEQ = 6.0
 GPU_STEP_S, BATCH = 0.030, 16

@@ -8,7 +8,7 @@ so Python, torch and the input count) and, on CUDA, torch.cuda.max_memory_alloca
 is stereo white noise (float32), the "model" a fixed frequency-dependent soft mask of the mixture
 magnitude (no network). Whole-track = the STFT, the two target magnitudes and phase.reconstruct, as
 Separator did; streaming = streaming.separate_streaming with 30 s blocks and 3 s context;
-separator = hw2sep.separate.Separator with Open-Unmix at its default size (8.9 M, random weights):
+separator = hw2sep.separation.separator.Separator with Open-Unmix at its default size (8.9 M, random weights):
 what evaluate.py and infer.py run (``--paths whole,stream,separator``).
 Memory does not depend on the number of Griffin-Lim iterations, time does: the default 2 keeps
 the 10-minute cases to minutes on 2 cores.
@@ -55,9 +55,9 @@ def child(path: str, method: str, minutes: float, gl_iterations: int, device: st
     import numpy as np
     import torch
 
-    from hw2sep import phase
-    from hw2sep.streaming import separate_streaming
-    from hw2sep.transforms import stft
+    from hw2sep.dsp import phase
+    from hw2sep.dsp.streaming import separate_streaming
+    from hw2sep.dsp.stft import stft
 
     mixture = np.random.default_rng(0).standard_normal((2, int(minutes * 60 * RATE)), dtype=np.float32)
     base = peak_rss_mb()
@@ -73,7 +73,7 @@ def child(path: str, method: str, minutes: float, gl_iterations: int, device: st
             out = separate_streaming(mixture, soft_mask, method, device=device, **options)
         else:  # "separator": the package's own path, Open-Unmix at its default size (random weights) + Separator
             from hw2sep.models import build_model, model_config
-            from hw2sep.separate import Separator
+            from hw2sep.separation.separator import Separator
             separator = Separator(build_model("umx", model_config("umx")), device)
             out = np.stack(list(separator.separate(mixture, [method], **options)[method].values()))
     seconds = time.perf_counter() - start

@@ -8,7 +8,7 @@ registry's tiny options, for tests), random weights (speed does not depend on tr
 
 * ``params``: trainable parameters;
 * ``s/step``: one training step on ``--batch`` x ``--seq-dur`` s excerpts of random stereo audio with the
-  model's default loss (``hw2sep.train.batch_loss``, every target it estimates) and an Adam step;
+  model's default loss (``hw2sep.training.train.batch_loss``, every target it estimates) and an Adam step;
   one warm-up step, then the median of ``--steps`` steps;
 * ``RTF``: ``Separator.separate`` of a random ``--seconds`` s stereo mixture with the model's main
   method (mixture phase for magnitude models, the model's own output otherwise), after a 1 s warm-up;
@@ -42,11 +42,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from hw2sep import SAMPLE_RATE, TARGETS  # noqa: E402
-from hw2sep.devices import resolve_device  # noqa: E402
-from hw2sep.losses import get_loss  # noqa: E402
+from hw2sep.common.devices import resolve_device  # noqa: E402
+from hw2sep.training.losses import get_loss  # noqa: E402
 from hw2sep.models import MODELS, build_model, count_parameters, model_config  # noqa: E402
-from hw2sep.separate import Separator, main_method  # noqa: E402
-from hw2sep.train import batch_loss  # noqa: E402
+from hw2sep.separation.separator import Separator, main_method  # noqa: E402
+from hw2sep.training.train import batch_loss  # noqa: E402
 
 REFERENCE = "umx"  # the ratio columns divide by this registry entry's figures
 ROW_FIELDS = ("model", "device", "params", "step_s", "rtf", "peak_mb", "method", "loss")

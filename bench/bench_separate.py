@@ -18,11 +18,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from hw2sep.data import list_tracks  # noqa: E402
-from hw2sep.devices import resolve_device  # noqa: E402
+from hw2sep.data.musdb import list_tracks  # noqa: E402
+from hw2sep.common.devices import resolve_device  # noqa: E402
 from hw2sep.models import build_model, model_config  # noqa: E402
-from hw2sep.separate import Separator  # noqa: E402
-from hw2sep.toy import make_toy_musdb  # noqa: E402
+from hw2sep.separation.separator import Separator  # noqa: E402
+from hw2sep.data.toy import make_toy_musdb  # noqa: E402
 
 
 def main() -> None:

@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from hw2sep.devices import autocast, resolve_device  # noqa: E402
+from hw2sep.common.devices import autocast, resolve_device  # noqa: E402
 from hw2sep.models import build_model, count_parameters, model_config  # noqa: E402
-from hw2sep.transforms import stft  # noqa: E402
+from hw2sep.dsp.stft import stft  # noqa: E402
 
 MUSDB_TRAIN_EXCERPTS = 86 * 64
 
@@ -61,9 +61,9 @@ def step_time(model, batch: torch.Tensor, device, amp: bool, repeats: int) -> fl
 
 def data_wait(device, args) -> tuple[float, float]:
     """Run one epoch of hw2sep's training loop on a toy npy set; return (data wait %, s/step)."""
-    from hw2sep.prep import convert_to_npy
-    from hw2sep.toy import make_toy_musdb
-    from hw2sep.train import TrainConfig, fit
+    from hw2sep.data.npy_cache import convert_to_npy
+    from hw2sep.data.toy import make_toy_musdb
+    from hw2sep.training.train import TrainConfig, fit
     with tempfile.TemporaryDirectory() as tmp:
         root = make_toy_musdb(Path(tmp) / "toy", n_train=4, n_test=0, seconds=max(20.0, 2 * args.seq_dur), n_valid=1)
         convert_to_npy(root, Path(tmp) / "npy", progress=False)

@@ -2,7 +2,7 @@
 
 Inputs are ORACLE magnitudes (the true vocals and accompaniment STFT magnitudes, stereo) of the toy
 test tracks at the separator's STFT (read from --separator), so the table isolates phase
-reconstruction from separation. Columns: SDR (hw2sep.metrics.bss_eval backend "fast", median over
+reconstruction from separation. Columns: SDR (hw2sep.evaluation.metrics.bss_eval backend "fast", median over
 1 s windows per excerpt, then median over excerpts) for vocals and accompaniment; log-spectral distance
 (dB, phase-independent; median over tracks and sources); seconds of wall time per second of track
 (both sources, both channels). Excerpts of the test tracks count as tracks. GPU rows are added when CUDA exists.
@@ -37,12 +37,13 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from hw2sep import SAMPLE_RATE, TARGETS, phase  # noqa: E402
-from hw2sep.data import list_tracks  # noqa: E402
-from hw2sep.metrics import bss_eval, track_median  # noqa: E402
-from hw2sep.transforms import istft, stft  # noqa: E402
+from hw2sep import SAMPLE_RATE, TARGETS  # noqa: E402
+from hw2sep.dsp import phase  # noqa: E402
+from hw2sep.data.musdb import list_tracks  # noqa: E402
+from hw2sep.evaluation.metrics import bss_eval, track_median  # noqa: E402
+from hw2sep.dsp.stft import istft, stft  # noqa: E402
 from hw2sep.vocoder import load_vocoder, log_spectral_distance, stft_from_checkpoint, vocode  # noqa: E402
-from hw2sep.vocoder.training import VocoderTrainConfig, fit_vocoder  # noqa: E402
+from hw2sep.training.vocoder import VocoderTrainConfig, fit_vocoder  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TOY = {"n_train": 8, "n_test": 2, "seconds": 20.0, "seed": 1}
@@ -51,7 +52,7 @@ BENCH_VOCODER = {"dim": 128, "intermediate_dim": 384, "nb_layers": 6}
 
 def train_vocoders(toy_root: Path, work: Path, separator: str, steps: int) -> dict[str, str]:
     """Train a mel and a linear vocoder on the toy training tracks; return their best checkpoints."""
-    from hw2sep.prep import convert_to_npy
+    from hw2sep.data.npy_cache import convert_to_npy
     npy = work / "npy"
     convert_to_npy(toy_root, npy, progress=False)
     paths = {}
@@ -125,7 +126,7 @@ def main(argv=None) -> None:
     p.add_argument("--json", help="also write the rows to this file")
     a = p.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench_vocoder_"))
-    from hw2sep.toy import make_toy_musdb
+    from hw2sep.data.toy import make_toy_musdb
     toy_root = Path(a.toy_root) if a.toy_root else make_toy_musdb(work / "toy", **TOY)
     params = stft_from_checkpoint(a.separator)
     paths = {"mel": a.vocoder_mel, "linear": a.vocoder_linear}

@@ -20,12 +20,12 @@ if __package__ in (None, ""):  # run as a script: import hw2sep from the reposit
 import argparse  # noqa: E402
 import time  # noqa: E402
 
-from hw2sep.checkpoint import read_meta  # noqa: E402
+from hw2sep.models.checkpoint import read_meta  # noqa: E402
 from hw2sep.errors import Hw2sepError, run_cli  # noqa: E402
-from hw2sep.evaluate import add_common_arguments, evaluate, format_table  # noqa: E402
+from hw2sep.evaluation.evaluate import add_common_arguments, evaluate, format_table  # noqa: E402
 from hw2sep.models import build_model  # noqa: E402
-from hw2sep.results import read_per_track  # noqa: E402
-from hw2sep.separate import METHODS, default_methods  # noqa: E402
+from hw2sep.report.results import read_per_track  # noqa: E402
+from hw2sep.separation.separator import METHODS, default_methods  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = REPO / "models" / "umx_vocals.pt"
@@ -61,7 +61,7 @@ def main(argv=None) -> None:
     meta = read_meta(args.checkpoint)
     root = args.musdb_root
     if root is None:
-        from hw2sep.toy import ensure_demo_toy_musdb
+        from hw2sep.data.toy import ensure_demo_toy_musdb
         root = ensure_demo_toy_musdb()
         print(f"no --musdb-root given: using the embedded toy test set at {root} (not MUSDB18)")
     print(f"checkpoint {args.checkpoint}: {meta['model']}, {meta.get('parameters') or 0:,} parameters, "

@@ -12,12 +12,12 @@ import shutil
 import sys
 from pathlib import Path
 
-from hw2sep.datasets import Augment
+from hw2sep.data.excerpts import Augment
 from hw2sep.errors import run_cli
-from hw2sep.fileio import write_json
-from hw2sep.prep import convert_to_npy
-from hw2sep.toy import DEMO_TOY, ensure_demo_toy_musdb
-from hw2sep.train import TrainConfig, fit
+from hw2sep.common.files import write_json
+from hw2sep.data.npy_cache import convert_to_npy
+from hw2sep.data.toy import DEMO_TOY, ensure_demo_toy_musdb
+from hw2sep.training.train import TrainConfig, fit
 
 MODELS = Path(__file__).resolve().parent
 
@@ -35,7 +35,7 @@ def main(argv=None) -> None:
                          seed=0, checkpoint_epochs=(), augment=Augment(), device="cpu", lr_decay_patience=10)
     fit(config, resume=True)
     meta = json.loads((work / "run" / "best.json").read_text())
-    meta.update(demo=True, dataset=f"toy MUSDB (procedural, hw2sep.toy {DEMO_TOY}); NOT MUSDB18")
+    meta.update(demo=True, dataset=f"toy MUSDB (procedural, hw2sep.data.toy {DEMO_TOY}); NOT MUSDB18")
     shutil.copyfile(work / "run" / "best.pt", MODELS / "umx_vocals.pt")
     write_json(MODELS / "umx_vocals.json", meta)
     print(f"wrote {MODELS / 'umx_vocals.pt'} (epoch {meta['epoch']}, valid loss {meta['valid_loss']:.5f})")

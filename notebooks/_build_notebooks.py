@@ -36,7 +36,7 @@ import os, sys
 from pathlib import Path
 REPO = next(p for p in (Path.cwd(), *Path.cwd().parents) if (p / "hw2sep" / "__init__.py").exists())
 sys.path.insert(0, str(REPO))                        # import hw2sep from this repository
-from hw2sep.report.settings import load_settings
+from hw2sep.notebook.settings import load_settings
 
 SMOKE = os.environ.get("HW2SEP_SMOKE", "0") == "1"   # tiny toy run (CI); HW2SEP_SMOKE=1 switches it on
 settings = load_settings(SMOKE)                      # defaults < hw2sep_settings.json < HW2SEP_* variables
@@ -51,7 +51,7 @@ print(settings.table())'''
 
 WORKSPACE = '''\
 %matplotlib inline
-from hw2sep.report.notebook import Workspace
+from hw2sep.notebook.workspace import Workspace
 ws = Workspace.create(MUSDB_ROOT, WORK, DEVICE, EPOCHS, SMOKE, metric=METRIC, config=CONFIG, drive=settings.DRIVE)
 print(ws.describe())'''
 
@@ -84,21 +84,21 @@ and the accompaniment (drums + bass + other), so that training never decodes aud
 not converted: it is only read by the evaluation. With `SMOKE=True` a small procedural toy dataset
 in MUSDB18-HQ layout stands in for MUSDB18.""", [
     code('''\
-from hw2sep.prep import convert_to_npy, load_manifest
+from hw2sep.data.npy_cache import convert_to_npy, load_manifest
 musdb = ws.ensure_dataset()
 manifest = convert_to_npy(musdb, ws.npy, subsets=("train", "valid"))
 print(f"done: npy cache {manifest}")'''),
     md("## Dataset statistics\nTrack counts and durations per subset, read from the file headers."),
     code('''\
 from hw2sep.report import plots
-from hw2sep.report.notebook import dataset_durations, duration_table
+from hw2sep.notebook.workspace import dataset_durations, duration_table
 durations = dataset_durations(musdb)
 print(duration_table(durations))
 plots.plot_dataset_durations(durations)'''),
     md("## An example\nThe mixture and its two targets for the first 8 s of a training track: "
        "the model sees the mixture's magnitude and must find the vocals' share of each bin."),
     code('''\
-from hw2sep.data import list_tracks
+from hw2sep.data.musdb import list_tracks
 track = list_tracks(musdb, "train")[0]
 audio = track.load(("mixture", "vocals", "accompaniment"), duration=8.0)
 plots.plot_spectrograms({f"mixture: {track.name}": audio["mixture"], "vocals": audio["vocals"],
@@ -113,14 +113,14 @@ the same way (`python -m hw2sep.models` lists the zoo), into `runs/<config name>
 03-05 then follow. The checkpoints of the chosen epochs (25, 50, 150) are kept; `RESUME=True`
 continues an interrupted run from `last.pt` (Colab sessions end!).""", [
     code('''\
-from hw2sep.train import fit
+from hw2sep.training.train import fit
 ws.require(ws.npy / "manifest.json", "notebooks/01_prepare_data.ipynb")
 config = ws.training_config()                       # CONFIG's model and recipe -> runs/<config name>
 print(f"{ws.config}: model {config.model}, run folder {config.out}")
 config'''),
     code('''\
 import time
-from hw2sep.report.settings import mirrored, restore_folder
+from hw2sep.notebook.settings import mirrored, restore_folder
 restore_folder(ws.drive_run, ws.run)                # a fresh Colab disk: bring back the run mirrored on Drive
 started = time.time()
 with mirrored(ws.run, ws.drive_run):                 # copies checkpoints to Drive every 5 min and at the end
@@ -144,8 +144,8 @@ the median over tracks ("median of medians"). `METRIC`: `museval` (BSS Eval v4, 
 filters re-fitted in every window instead of once per track, so usually higher SDR; not comparable
 with v4 tables). Scored tracks are cached, so a rerun resumes. SMOKE uses `fast`.""", [
     code('''\
-from hw2sep.evaluate import evaluate, format_table
-from hw2sep.report.notebook import evaluation_estimate
+from hw2sep.evaluation.evaluate import evaluate, format_table
+from hw2sep.notebook.workspace import evaluation_estimate
 checkpoints = ws.epoch_checkpoints()                 # made by 02: a clear error when missing
 print(evaluation_estimate(ws.musdb, ws.metric, N_TRACKS, runs=len(checkpoints)))
 rows = evaluate(checkpoints, ws.musdb, ws.results, methods=["mixture"], n_tracks=N_TRACKS,
@@ -160,7 +160,7 @@ plots.save_figure(fig, ws.figures, "sdr_vs_epoch")
 fig'''),
     md("## Which tracks are hard?\nPer-track SDR at the best epoch (highest median vocals SDR)."),
     code('''\
-from hw2sep.results import best_epoch, read_comparison
+from hw2sep.report.results import best_epoch, read_comparison
 epoch, label = best_epoch(read_comparison(ws.results))
 print(f"best epoch by vocals SDR: {epoch} ({label})")
 plots.plot_per_track_sdr(ws.results, label)'''),
@@ -174,8 +174,8 @@ algorithm (fast Griffin-Lim with momentum 0.99, 32 iterations, random initial ph
 multichannel Wiener filter, for comparison. Optional task 3 (the second half): librosa's mel ->
 Griffin-Lim and two vocoders trained here, scored with SDR and with a phase-blind spectral distance.""", [
     code('''\
-from hw2sep.evaluate import evaluate, format_table
-from hw2sep.results import best_epoch, read_comparison
+from hw2sep.evaluation.evaluate import evaluate, format_table
+from hw2sep.report.results import best_epoch, read_comparison
 ws.require(ws.results / "comparison.csv", "notebooks/03_evaluate_epochs.ipynb")
 epoch, label = best_epoch(read_comparison(ws.results))
 checkpoint = ws.checkpoint(label)
@@ -199,11 +199,11 @@ print(format_table(check))'''),
     md("## Spectrograms\nThe loudest vocal passage of the first test track: Griffin-Lim keeps the magnitudes "
        "but smears transients and adds phasey artifacts."),
     code('''\
-from hw2sep.checkpoint import load_model
-from hw2sep.data import list_tracks
-from hw2sep.devices import resolve_device
-from hw2sep.samples import loudest_window
-from hw2sep.separate import Separator
+from hw2sep.models.checkpoint import load_model
+from hw2sep.data.musdb import list_tracks
+from hw2sep.common.devices import resolve_device
+from hw2sep.evaluation.samples import loudest_window
+from hw2sep.separation.separator import Separator
 track = list_tracks(ws.musdb, "test")[0]
 audio = track.load(("mixture", "vocals"))
 start, stop = loudest_window(audio["vocals"], 10.0)
@@ -228,7 +228,7 @@ not measured here (no GPU was available). On the shared CPU one step of a smalle
 is several times that, so 20,000 steps would take many hours on a CPU. SMOKE trains tiny vocoders for
 a few steps."""),
     code('''\
-from hw2sep.vocoder.training import fit_vocoder
+from hw2sep.training.vocoder import fit_vocoder
 vocoders = []
 for features in ("mel", "linear"):
     config = ws.vocoder_config(features, stft_from=checkpoint, steps=VOCODER_STEPS)
@@ -254,7 +254,7 @@ display(Markdown(f"**Log-spectral distance (dB, lower is better), {label}**\\n\\
     md("## Listen\nThe first sample track: mixture, references and the best epoch's estimates with every method "
        "(track SDR in brackets)."),
     code('''\
-from hw2sep.report.notebook import track_players
+from hw2sep.notebook.workspace import track_players
 for caption, player in track_players(ws.samples):
     if "estimate" not in caption or label in caption:
         print(caption)
@@ -271,8 +271,8 @@ Excerpts (the loudest 10 s of vocals) of the mixture, the references and the est
 kept epoch (mixture phase) and of the best epoch with Griffin-Lim, written to `samples/` with an
 index (`samples/index.md`) that lists each file with its track SDR.""", [
     code('''\
-from hw2sep.evaluate import evaluate
-from hw2sep.results import best_epoch, read_comparison
+from hw2sep.evaluation.evaluate import evaluate
+from hw2sep.report.results import best_epoch, read_comparison
 ws.require(ws.results / "comparison.csv", "notebooks/03_evaluate_epochs.ipynb")
 evaluate(ws.epoch_checkpoints(), ws.musdb, ws.results, methods=["mixture"], metric=ws.metric, device=ws.device,
          samples_dir=ws.samples, n_sample_tracks=SAMPLE_TRACKS, n_tracks=N_TRACKS)
@@ -283,7 +283,7 @@ print((ws.samples / "index.md").read_text())'''),
     md("## One track, every version"),
     code('''\
 from IPython.display import display
-from hw2sep.report.notebook import listening_panel, track_players
+from hw2sep.notebook.workspace import listening_panel, track_players
 for caption, player in track_players(ws.samples):
     print(caption)
     display(player)'''),
@@ -302,7 +302,7 @@ slide whose results are missing says so.""", [
     code('''\
 from IPython.display import display
 from hw2sep.report import plots
-from hw2sep.results import best_epoch, phase_checkpoint, read_comparison
+from hw2sep.report.results import best_epoch, phase_checkpoint, read_comparison
 rows = read_comparison(ws.results)
 figures = {"loss_curves": plots.plot_loss_curves(ws.run, mark_epochs=ws.epochs),
            "sdr_vs_epoch": plots.plot_sdr_vs_epoch(ws.results, epochs=ws.epochs),
@@ -313,7 +313,7 @@ for name, fig in figures.items():
     display(fig)'''),
     md("## Architecture\nThe parameter count per layer, rebuilt from the checkpoint's json."),
     code('''\
-from hw2sep.checkpoint import load_model
+from hw2sep.models.checkpoint import load_model
 model, meta = load_model(ws.checkpoint("best"))
 fig = plots.plot_architecture(model)
 plots.save_figure(fig, ws.figures, "architecture")
@@ -342,8 +342,8 @@ from (written in this package, after the cited public code). Runs resume: a fini
 interrupted one continues from its `last.pt`. 9 runs x 50 epochs are many GPU hours; `SCORING` can
 cut the evaluation (`{"metric": "fast", "tracks": 10}`). SMOKE trains every model tiny for one epoch.""", [
     code('''\
-from hw2sep.experiment import run_experiment
-from hw2sep.report.notebook import show_experiment
+from hw2sep.experiments.runner import run_experiment
+from hw2sep.notebook.workspace import show_experiment
 ws.require(ws.npy / "manifest.json", "notebooks/01_prepare_data.ipynb")
 result = run_experiment(REPO / EXPERIMENT, ws.npy, ws.musdb, ws.experiments, smoke=ws.smoke, device=ws.device,
                         evaluate_overrides=SCORING, progress=not SMOKE)
@@ -363,8 +363,8 @@ variant) and the loss (band-split RNN: t, tf, t+tf; Open-Unmix: magnitude MSE vs
 loss). The experiment files are in `configs/experiments/`; `EXPERIMENTS` picks which to run. Runs
 resume as in 07.""", [
     code('''\
-from hw2sep.experiment import run_experiment
-from hw2sep.report.notebook import show_experiment
+from hw2sep.experiments.runner import run_experiment
+from hw2sep.notebook.workspace import show_experiment
 ws.require(ws.npy / "manifest.json", "notebooks/01_prepare_data.ipynb")
 for name in EXPERIMENTS:
     result = run_experiment(REPO / "configs" / "experiments" / f"{name}.json", ws.npy, ws.musdb, ws.experiments,

@@ -37,13 +37,13 @@ def one_torch_thread():
 @pytest.fixture(scope="session")
 def toy_root(tmp_path_factory) -> Path:
     """4 train (1 of them valid) + 2 test toy tracks of 6 s, MUSDB18-HQ layout."""
-    from hw2sep.toy import make_toy_musdb
+    from hw2sep.data.toy import make_toy_musdb
     return make_toy_musdb(tmp_path_factory.mktemp("toy") / "musdb", n_train=4, n_test=2, seconds=6.0, seed=0)
 
 
 @pytest.fixture(scope="session")
 def toy_npy(toy_root, tmp_path_factory) -> Path:
-    from hw2sep.prep import convert_to_npy
+    from hw2sep.data.npy_cache import convert_to_npy
     out = tmp_path_factory.mktemp("npy") / "cache"
     convert_to_npy(toy_root, out, progress=False)
     return out
@@ -54,7 +54,7 @@ def toy_both_layouts(tmp_path_factory) -> Path:
     """The same toy tracks as wav folders and as .stem.mp4 (AAC) under one root."""
     if not HAS_FFMPEG:
         pytest.skip("needs ffmpeg to write .stem.mp4")
-    from hw2sep.toy import make_toy_musdb
+    from hw2sep.data.toy import make_toy_musdb
     return make_toy_musdb(tmp_path_factory.mktemp("toy_mp4") / "musdb", n_train=2, n_test=1, seconds=4.0,
                           seed=3, stem_mp4=True)
 

@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 
 from conftest import SHARED_SAMPLE, requires_ffmpeg
-from hw2sep.data import MUSDB_VALID_TRACKS, detect_layout, list_tracks
+from hw2sep.data.musdb import MUSDB_VALID_TRACKS, detect_layout, list_tracks
 from hw2sep.errors import Hw2sepError
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from hw2sep.datasets import Augment, ExcerptDataset, TrackDataset, mixture_of
+from hw2sep.data.excerpts import Augment, ExcerptDataset, TrackDataset, mixture_of
 from hw2sep.errors import Hw2sepError
 
 
@@ -60,7 +60,7 @@ def test_epochs_draw_new_excerpts(toy_npy):
 
 
 def test_without_random_chunks_sources_share_the_excerpt(toy_npy, toy_root):
-    from hw2sep.data import list_tracks
+    from hw2sep.data.musdb import list_tracks
     ds = _dataset(toy_npy, Augment.none())
     mixture = mixture_of(ds[0])
     track = next(t for t in list_tracks(toy_root, "train") if t.name == ds.tracks[0]["name"])
@@ -70,7 +70,7 @@ def test_without_random_chunks_sources_share_the_excerpt(toy_npy, toy_root):
 
 
 def test_test_subset_refused_and_validation_whole_tracks(toy_npy, toy_root):
-    from hw2sep.data import list_tracks
+    from hw2sep.data.musdb import list_tracks
     with pytest.raises(Hw2sepError, match="never used for training"):
         ExcerptDataset(toy_npy, "test")
     with pytest.raises(Hw2sepError, match="never used"):
@@ -83,7 +83,7 @@ def test_test_subset_refused_and_validation_whole_tracks(toy_npy, toy_root):
 
 
 def test_raw_items_finished_on_device_equal_the_float_items(toy_npy):
-    from hw2sep.datasets import apply_augmentation
+    from hw2sep.data.excerpts import apply_augmentation
     augment = Augment(random_track_mix=True)
     floats = ExcerptDataset(toy_npy, "train", 1.0, 4, augment, seed=3)
     raws = ExcerptDataset(toy_npy, "train", 1.0, 4, augment, seed=3, raw=True)

@@ -22,17 +22,17 @@ import pytest
 import torch
 
 from conftest import REPO
-from hw2sep import distributed
-from hw2sep.checkpoint import load_model, load_state
-from hw2sep.distributed import ShardedRandomSampler
+from hw2sep.training import distributed
+from hw2sep.models.checkpoint import load_model, load_state
+from hw2sep.training.distributed import ShardedRandomSampler
 from hw2sep.errors import Hw2sepError
-from hw2sep.train import TrainConfig, fit
+from hw2sep.training.train import TrainConfig, fit
 
 DEEPCONVSEP = {"nb_filters": 8, "bottleneck": 16}
 UMX = {"hidden_size": 16, "nb_layers": 1}
 
 # Loaded by every Python process started with it on PYTHONPATH: logs each os.replace (the final step of
-# every atomic write in hw2sep.fileio and checkpoint) to a file named after the process's RANK.
+# every atomic write in hw2sep.common.files and checkpoint) to a file named after the process's RANK.
 RECORD_WRITES = textwrap.dedent("""
     import os
     if os.environ.get("HW2SEP_RECORD_WRITES"):
@@ -66,7 +66,7 @@ def _torchrun(npy, out, model, options, epochs, *extra, batch_size=4, record=Non
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(hook), env.get("PYTHONPATH")) if p)
         env["HW2SEP_RECORD_WRITES"] = str(record)
     return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                           "-m", "hw2sep.train", *args, *extra], cwd=REPO, env=env, capture_output=True, text=True,
+                           "-m", "hw2sep.training.train", *args, *extra], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=300)
 
 

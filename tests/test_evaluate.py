@@ -8,13 +8,13 @@ import pytest
 import torch
 
 from conftest import REPO, assert_one_line_error, run_script
-from hw2sep.checkpoint import load_model
-from hw2sep.data import list_tracks
-from hw2sep.evaluate import evaluate
+from hw2sep.models.checkpoint import load_model
+from hw2sep.data.musdb import list_tracks
+from hw2sep.evaluation.evaluate import evaluate
 from hw2sep.models.base import SeparationModel
-from hw2sep.metrics import bss_eval, track_median
-from hw2sep.separate import Separator
-from hw2sep.train import TrainConfig, fit
+from hw2sep.evaluation.metrics import bss_eval, track_median
+from hw2sep.separation.separator import Separator
+from hw2sep.training.train import TrainConfig, fit
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-import hw2sep.experiment as experiment
+import hw2sep.experiments.runner as experiment
 from conftest import REPO, assert_one_line_error, run_script
 from hw2sep.errors import Hw2sepError
-from hw2sep.experiment import load_experiment, run_experiment, table_fields, train_run
+from hw2sep.experiments.runner import load_experiment, run_experiment, table_fields, train_run
 from hw2sep.models import MODELS, build_model, count_parameters, model_config
 
 SHIPPED = sorted((REPO / "configs" / "experiments").glob("*.json"))
@@ -20,8 +20,8 @@ SHIPPED = sorted((REPO / "configs" / "experiments").glob("*.json"))
 @pytest.fixture(scope="module")
 def short_toy(tmp_path_factory) -> tuple[Path, Path]:
     """A smaller toy MUSDB than conftest's (1 train, 1 valid, 1 test track of 3 s) and its npy cache."""
-    from hw2sep.prep import convert_to_npy
-    from hw2sep.toy import make_toy_musdb
+    from hw2sep.data.npy_cache import convert_to_npy
+    from hw2sep.data.toy import make_toy_musdb
     root = make_toy_musdb(tmp_path_factory.mktemp("toy3") / "musdb", n_train=2, n_test=1, seconds=3.0, seed=5,
                           n_valid=1)
     npy = tmp_path_factory.mktemp("npy3") / "cache"
@@ -139,7 +139,7 @@ def test_bad_experiment_is_refused(tmp_path, change, fragment):
 def test_cli_bad_file_is_one_line(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    result = run_script("-m", "hw2sep.experiment", str(bad), "--npy-root", "x", "--musdb-root", "y", "--out", str(tmp_path))
+    result = run_script("-m", "hw2sep.experiments.runner", str(bad), "--npy-root", "x", "--musdb-root", "y", "--out", str(tmp_path))
     assert_one_line_error(result, "not valid json")
 
 

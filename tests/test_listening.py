@@ -7,8 +7,8 @@ import csv
 import numpy as np
 import pytest
 
-from hw2sep.report.notebook import NO_SAMPLE, default_choice, listening_panel, methods_for
-from hw2sep.samples import read_index, slug, write_sample
+from hw2sep.notebook.workspace import NO_SAMPLE, default_choice, listening_panel, methods_for
+from hw2sep.evaluation.samples import read_index, slug, write_sample
 
 pytest.importorskip("ipywidgets")
 pytest.importorskip("IPython")
@@ -83,8 +83,8 @@ def test_a_different_dataset_starts_a_new_index(tmp_path):
     """A toy run after a MUSDB run (here: two toy sets with other track names) moves the old samples aside."""
     import json
 
-    from hw2sep.samples import start_samples_index
-    from hw2sep.toy import make_toy_musdb
+    from hw2sep.evaluation.samples import start_samples_index
+    from hw2sep.data.toy import make_toy_musdb
 
     first = make_toy_musdb(tmp_path / "first", n_train=1, n_test=1, seconds=2.0, seed=0)
     samples = tmp_path / "samples"

@@ -1,4 +1,4 @@
-"""hw2sep.metrics: the fast BSS Eval v4 backend against museval, plus track_median, global_sdr, track_json."""
+"""hw2sep.evaluation.metrics: the fast BSS Eval v4 backend against museval, plus track_median, global_sdr, track_json."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.signal import butter, sosfiltfilt
 
-from hw2sep.metrics import METRICS, bss_eval, global_sdr, track_json, track_json_text, track_median
+from hw2sep.evaluation.metrics import METRICS, bss_eval, global_sdr, track_json, track_json_text, track_median
 
 RATE = 44100
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="museval/stempeg need ffmpeg at import time")
@@ -177,7 +177,7 @@ def test_unknown_backend_is_refused():
 
 
 def test_score_tracks_parallel_equals_one_process():
-    from hw2sep.metrics import score_tracks_parallel
+    from hw2sep.evaluation.metrics import score_tracks_parallel
 
     rng = np.random.default_rng(6)
     tracks = []

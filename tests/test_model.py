@@ -7,7 +7,7 @@ import types
 import pytest
 import torch
 
-from hw2sep.checkpoint import load_model, save_checkpoint
+from hw2sep.models.checkpoint import load_model, save_checkpoint
 from hw2sep.errors import Hw2sepError
 from hw2sep.models import build_model, count_parameters, model_config
 

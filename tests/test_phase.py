@@ -1,4 +1,4 @@
-"""hw2sep.phase on real audio: the MUSDB18 excerpt that stempeg ships (oracle magnitudes)."""
+"""hw2sep.dsp.phase on real audio: the MUSDB18 excerpt that stempeg ships (oracle magnitudes)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from hw2sep import phase
+from hw2sep.dsp import phase
 from hw2sep.errors import Hw2sepError
-from hw2sep.transforms import stft
+from hw2sep.dsp.stft import stft
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="stempeg needs ffmpeg")
 RATE = 44100

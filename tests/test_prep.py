@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from conftest import assert_one_line_error, run_script
-from hw2sep.data import Track, list_tracks
+from hw2sep.data.musdb import Track, list_tracks
 from hw2sep.errors import Hw2sepError
-from hw2sep.prep import convert_to_npy, load_manifest, load_source
+from hw2sep.data.npy_cache import convert_to_npy, load_manifest, load_source
 
 
 def test_npy_round_trip_is_exact(toy_root, toy_npy):

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from conftest import assert_one_line_error, run_script
-from hw2sep.checkpoint import load_model
-from hw2sep.evaluate import evaluate
-from hw2sep.separate import Separator
-from hw2sep.train import TrainConfig, fit
-from hw2sep.transforms import istft, stft
+from hw2sep.models.checkpoint import load_model
+from hw2sep.evaluation.evaluate import evaluate
+from hw2sep.separation.separator import Separator
+from hw2sep.training.train import TrainConfig, fit
+from hw2sep.dsp.stft import istft, stft
 
 
 @pytest.fixture(scope="module")
@@ -95,13 +95,13 @@ def test_the_checkpoint_stft_is_the_one_separation_uses(tiny_run, tmp_path):
 def test_train_refuses_nonsense_settings(flags, expected, toy_npy, tmp_path):
     if expected is None:  # --loss is not a flag: it goes through --set
         flags, expected = ["--set", "loss=nope", "--epochs", "1"], "unknown loss 'nope'"
-    result = run_script("-m", "hw2sep.train", "--npy-root", str(toy_npy), "--out", str(tmp_path / "run"), *flags)
+    result = run_script("-m", "hw2sep.training.train", "--npy-root", str(toy_npy), "--out", str(tmp_path / "run"), *flags)
     assert_one_line_error(result, expected)
     assert not (tmp_path / "run" / "last.pt").exists()
 
 
 def test_train_warns_when_excerpts_are_longer_than_every_track(toy_npy, tmp_path):
-    result = run_script("-m", "hw2sep.train", "--npy-root", str(toy_npy), "--out", str(tmp_path / "run"),
+    result = run_script("-m", "hw2sep.training.train", "--npy-root", str(toy_npy), "--out", str(tmp_path / "run"),
                         "--seq-dur", "60", "--epochs", "1", "--batch-size", "2", "--samples-per-track", "1",
                         "--hidden-size", "8", "--nb-layers", "1", "--nb-workers", "0", "--device", "cpu")
     assert result.returncode == 0, result.stderr
@@ -111,7 +111,7 @@ def test_train_warns_when_excerpts_are_longer_than_every_track(toy_npy, tmp_path
 @pytest.fixture(scope="module")
 def tiny_vocoders(tiny_run, toy_npy, tmp_path_factory):
     """A mel and a linear vocoder trained 2 steps with the tiny separator's STFT, and one with another STFT."""
-    from hw2sep.vocoder.training import VocoderTrainConfig, fit_vocoder
+    from hw2sep.training.vocoder import VocoderTrainConfig, fit_vocoder
     out = tmp_path_factory.mktemp("vocoders")
     tiny = {"dim": 16, "intermediate_dim": 32, "nb_layers": 1, "n_mels": 32}
     common = dict(steps=2, batch_size=1, seq_dur=0.25, samples_per_track=1, checkpoint_every=2, valid_subset="",

@@ -17,9 +17,9 @@ pypdf = pytest.importorskip("pypdf")
 def smoke_run(toy_root, toy_npy, tmp_path_factory) -> dict[str, Path]:
     """A SMOKE-sized run: 3 epochs of a tiny model, epochs 1/2/3 scored with the mixture phase, the best
     epoch also with Griffin-Lim (random and mixture init), listening samples of one track."""
-    from hw2sep.evaluate import evaluate
-    from hw2sep.results import best_epoch, read_comparison
-    from hw2sep.train import TrainConfig, fit
+    from hw2sep.evaluation.evaluate import evaluate
+    from hw2sep.report.results import best_epoch, read_comparison
+    from hw2sep.training.train import TrainConfig, fit
 
     work = tmp_path_factory.mktemp("smoke")
     run, results, samples = work / "runs" / "umx", work / "results", work / "samples"
@@ -42,17 +42,17 @@ def _forbidden(*args, **kwargs):
 def report(smoke_run) -> Path:
     """The report of the smoke run, built while training, evaluation and separation are disabled:
     the builder reads result files only."""
-    import hw2sep.evaluate
-    import hw2sep.separate
-    import hw2sep.train
+    import hw2sep.evaluation.evaluate
+    import hw2sep.separation.separator
+    import hw2sep.training.train
     from hw2sep.report.build import build_report, load_config
 
     out = smoke_run["work"] / "report" / "report.pdf"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(hw2sep.train, "fit", _forbidden)
-        patch.setattr(hw2sep.evaluate, "evaluate", _forbidden)
-        patch.setattr(hw2sep.separate.Separator, "separate", _forbidden)
-        patch.setattr(hw2sep.separate.Separator, "magnitudes", _forbidden)
+        patch.setattr(hw2sep.training.train, "fit", _forbidden)
+        patch.setattr(hw2sep.evaluation.evaluate, "evaluate", _forbidden)
+        patch.setattr(hw2sep.separation.separator.Separator, "separate", _forbidden)
+        patch.setattr(hw2sep.separation.separator.Separator, "magnitudes", _forbidden)
         return build_report(smoke_run["results"], smoke_run["run"], smoke_run["samples"], out, load_config(None))
 
 
@@ -186,7 +186,7 @@ def test_plots_draw_and_save(smoke_run, tmp_path):
     import numpy as np
 
     from hw2sep.report import plots
-    from hw2sep.checkpoint import load_model
+    from hw2sep.models.checkpoint import load_model
 
     model, _ = load_model(smoke_run["run"] / "best.pt")
     figures = {"sdr": plots.plot_sdr_vs_epoch(smoke_run["results"], epochs=[1, 2, 3, 150]),
@@ -309,8 +309,8 @@ ABLATION_RUNS = {"augmentation": [("all", "all on"), ("none", "all off")],
 
 
 def _fake_experiment(root: Path, name: str, runs: list[dict]) -> None:
-    """EXPERIMENTS/NAME as python -m hw2sep.experiment writes it: experiment.json, table.csv, a figure."""
-    from hw2sep.experiment import table_fields
+    """EXPERIMENTS/NAME as python -m hw2sep.experiments.runner writes it: experiment.json, table.csv, a figure."""
+    from hw2sep.experiments.runner import table_fields
 
     folder = root / name
     folder.mkdir(parents=True)
@@ -353,15 +353,15 @@ def _titled(pdf: Path, titles: list[str]) -> dict[str, str]:
 def test_experiment_tables_get_their_slides(fifty, experiments, tmp_path):
     """The comparison slide has parameters, pretrained and code-origin columns; every ablation has a table slide
     and a figure slide; nothing optional is reported missing except the vocoders."""
-    import hw2sep.evaluate
-    import hw2sep.train
+    import hw2sep.evaluation.evaluate
+    import hw2sep.training.train
     from hw2sep.report.build import build_report, load_config
     from hw2sep.report.optional import MISSING_TITLE, TITLES
 
     titles: list[str] = []
     with pytest.MonkeyPatch.context() as patch:  # the builder reads files only
-        patch.setattr(hw2sep.train, "fit", _forbidden)
-        patch.setattr(hw2sep.evaluate, "evaluate", _forbidden)
+        patch.setattr(hw2sep.training.train, "fit", _forbidden)
+        patch.setattr(hw2sep.evaluation.evaluate, "evaluate", _forbidden)
         pdf = build_report(fifty, tmp_path / "no_run", tmp_path / "no_samples", tmp_path / "report.pdf",
                            load_config(None), titles=titles, experiments=experiments)
     slides = _titled(pdf, titles)

@@ -22,7 +22,7 @@ DEMO = Path(__file__).resolve().parents[1] / "models" / "umx_vocals"
 @pytest.fixture(scope="module")
 def small_root(tmp_path_factory) -> Path:
     """2 train (1 valid) + 1 test toy tracks of 2 s, MUSDB18-HQ layout; tests copy it before damaging it."""
-    from hw2sep.toy import make_toy_musdb
+    from hw2sep.data.toy import make_toy_musdb
     return make_toy_musdb(tmp_path_factory.mktemp("small") / "musdb", n_train=2, n_test=1, seconds=2.0, seed=1)
 
 
@@ -34,7 +34,7 @@ def root(small_root, tmp_path) -> Path:
 @pytest.fixture()
 def converted(root, tmp_path) -> tuple[Path, Path, dict[str, bytes]]:
     """(root, npy cache of its train+valid tracks, every cache file's bytes right after conversion)."""
-    from hw2sep.prep import convert_to_npy
+    from hw2sep.data.npy_cache import convert_to_npy
     out = tmp_path / "npy"
     convert_to_npy(root, out, progress=False)
     return root, out, _snapshot(out)
@@ -61,7 +61,7 @@ def _refused_without_trace(result, out: Path, before: dict[str, bytes], track: s
 # 1. Track names never collide ---------------------------------------------------------------------------
 
 def test_similar_track_names_get_distinct_files(tmp_path):
-    from hw2sep.samples import read_index, slug, write_sample
+    from hw2sep.evaluation.samples import read_index, slug, write_sample
 
     a, b = "Don't Stop", "Don t Stop"
     assert slug(a) != slug(b)
@@ -123,7 +123,7 @@ def test_stem_mp4_with_two_streams_is_refused(tmp_path):
 
 
 def test_track_load_refuses_damaged_track_for_evaluation(root):
-    from hw2sep.data import list_tracks
+    from hw2sep.data.musdb import list_tracks
     (track,) = list_tracks(root, "test")
     mixture = track.path / "mixture.wav"
     mixture.write_bytes(mixture.read_bytes()[:1000])
@@ -135,8 +135,8 @@ def test_track_load_refuses_damaged_track_for_evaluation(root):
 # 3. A truncated npy is detected, never memory-mapped, and repaired by the next conversion ---------------
 
 def test_truncated_npy_is_refused_then_repaired(converted):
-    from hw2sep.datasets import ExcerptDataset, TrackDataset
-    from hw2sep.prep import load_manifest, load_source
+    from hw2sep.data.excerpts import ExcerptDataset, TrackDataset
+    from hw2sep.data.npy_cache import load_manifest, load_source
 
     root, out, before = converted
     entry = next(t for t in load_manifest(out)["tracks"] if t["subset"] == "train")
@@ -175,8 +175,8 @@ def test_leftover_temporary_files_are_removed(converted):
 # 4. One line instead of a traceback -----------------------------------------------------------------------
 
 def test_truncated_manifest_is_refused_then_rewritten(converted):
-    from hw2sep.datasets import ExcerptDataset
-    from hw2sep.prep import load_manifest
+    from hw2sep.data.excerpts import ExcerptDataset
+    from hw2sep.data.npy_cache import load_manifest
 
     root, out, before = converted
     manifest = out / "manifest.json"
@@ -199,8 +199,8 @@ def test_truncated_manifest_is_refused_then_rewritten(converted):
     ("config", {"hidden_size": "64"}, "config 'hidden_size' is '64', not a number"),
 ])
 def test_checkpoint_json_with_non_numeric_value_is_refused(tmp_path, key, value, message):
-    from hw2sep.checkpoint import read_meta
-    from hw2sep.results import read_checkpoint_meta
+    from hw2sep.models.checkpoint import read_meta
+    from hw2sep.report.results import read_checkpoint_meta
 
     meta = json.loads(DEMO.with_suffix(".json").read_text())
     meta[key] = value
@@ -216,7 +216,7 @@ def test_checkpoint_json_with_non_numeric_value_is_refused(tmp_path, key, value,
 def test_hostile_checkpoint_gives_one_plain_line(tmp_path):
     import torch
 
-    from hw2sep.checkpoint import load_model
+    from hw2sep.models.checkpoint import load_model
 
     class Hostile:
         def __reduce__(self):
@@ -247,12 +247,12 @@ ROWS = ["best,3,griffinlim,accompaniment,2,1.5,1.5,1.5,2,3,4\n", "best,3,griffin
 
 
 def test_non_numeric_epoch_in_comparison_is_refused(tmp_path):
-    from hw2sep.results import read_comparison
+    from hw2sep.report.results import read_comparison
 
     path = _write_comparison(tmp_path, HEADER + "".join(ROWS).replace("best,3,", "best,abc,", 1))
     with pytest.raises(Hw2sepError) as info:
         read_comparison(tmp_path)
-    assert str(info.value).startswith(f"{path} row 2: epoch 'abc' is not a whole number: rerun python -m hw2sep.evaluate")
+    assert str(info.value).startswith(f"{path} row 2: epoch 'abc' is not a whole number: rerun python -m hw2sep.evaluation.evaluate")
     assert read_comparison(_write_comparison(tmp_path / "ok", HEADER + "".join(ROWS)))[0]["epoch"] == 3
 
 
@@ -267,7 +267,7 @@ def test_report_warns_about_csv_cut_mid_row(tmp_path):
     assert result.returncode == 0, result.stderr
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert warnings == [f"warning: {path} is cut off or malformed at row 5 (too few cells): rerun "
-                        "python -m hw2sep.evaluate with the same --out: it rewrites the csv files from the scored "
+                        "python -m hw2sep.evaluation.evaluate with the same --out: it rewrites the csv files from the scored "
                         "tracks, which it keeps"], result.stderr
     pages = " ".join(page.extract_text() for page in pypdf.PdfReader(out).pages)
     assert "No Griffin-Lim result" not in pages and "damaged" in pages
@@ -285,5 +285,5 @@ def test_report_warns_about_damaged_checkpoint_json(tmp_path):
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert warnings == [f"warning: {run / 'best.json'} is damaged: 'parameters' is 'lots', not a whole number "
-                        "(restore it from the training run folder, or rerun python -m hw2sep.train)"], result.stderr
+                        "(restore it from the training run folder, or rerun python -m hw2sep.training.train)"], result.stderr
     assert (run / "best.json").read_bytes() == before

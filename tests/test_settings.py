@@ -7,8 +7,8 @@ import json
 import pytest
 
 from hw2sep.errors import Hw2sepError
-from hw2sep.report.notebook import Workspace
-from hw2sep.report.settings import load_settings, mirror_folder, mirrored, restore_folder
+from hw2sep.notebook.workspace import Workspace
+from hw2sep.notebook.settings import load_settings, mirror_folder, mirrored, restore_folder
 
 KEYS = ("MUSDB_ROOT", "WORK", "DEVICE", "CONFIG", "METRIC", "N_TRACKS", "DRIVE", "SETTINGS")
 

@@ -1,4 +1,4 @@
-"""hw2sep.streaming: block-by-block reconstruction gives the whole-track numbers (noise "music")."""
+"""hw2sep.dsp.streaming: block-by-block reconstruction gives the whole-track numbers (noise "music")."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from hw2sep import phase, streaming
+from hw2sep.dsp import phase, streaming
 from hw2sep.errors import Hw2sepError
-from hw2sep.metrics import bss_eval
-from hw2sep.models.base import STFTParams
-from hw2sep.transforms import istft, stft, stft_frames
+from hw2sep.evaluation.metrics import bss_eval
+from hw2sep.dsp.stft import STFTParams
+from hw2sep.dsp.stft import istft, stft, stft_frames
 
 RATE = 44100
 BLOCKS = dict(block_seconds=5.0, context_seconds=1.0)  # several blocks, each with context

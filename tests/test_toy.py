@@ -1,4 +1,4 @@
-"""The procedural toy MUSDB (hw2sep.toy) and its CLI (python -m data_prep.make_toy_musdb)."""
+"""The procedural toy MUSDB (hw2sep.data.toy) and its CLI (python -m data_prep.make_toy_musdb)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from scipy import signal
 from conftest import assert_one_line_error, requires_ffmpeg, run_script
 from hw2sep import SAMPLE_RATE, STEMS
 from hw2sep.errors import Hw2sepError
-from hw2sep.toy import MANIFEST, ensure_toy_musdb, make_toy_musdb
+from hw2sep.data.toy import MANIFEST, ensure_toy_musdb, make_toy_musdb
 
 FILES = ("mixture",) + STEMS
 SCRIPT = ("-m", "data_prep.make_toy_musdb")

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from conftest import assert_one_line_error, run_script
-from hw2sep.checkpoint import load_model, load_state
-from hw2sep.datasets import Augment
+from hw2sep.models.checkpoint import load_model, load_state
+from hw2sep.data.excerpts import Augment
 from hw2sep.errors import Hw2sepError
-from hw2sep.train import TrainConfig, fit
+from hw2sep.training.train import TrainConfig, fit
 
 
 def _config(npy, out, epochs, **kw):
@@ -67,9 +67,9 @@ def test_bad_configuration_is_refused(toy_npy, tmp_path, change, fragment):
 def test_cli_trains_and_refuses_bad_input(toy_npy, tmp_path):
     args = ["--npy-root", str(toy_npy), "--out", str(tmp_path), "--epochs", "1", "--batch-size", "4", "--seq-dur", "1",
             "--samples-per-track", "2", "--hidden-size", "8", "--nb-workers", "0", "--device", "cpu"]
-    result = run_script("-m", "hw2sep.train", *args)
+    result = run_script("-m", "hw2sep.training.train", *args)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "last.pt").exists() and "best valid loss" in result.stdout
-    assert_one_line_error(run_script("-m", "hw2sep.train", *args[:-2], "--device", "cuda:7"), "cuda")
-    assert_one_line_error(run_script("-m", "hw2sep.train", *args, "--train-subset", "test"), "test subset")
-    assert_one_line_error(run_script("-m", "hw2sep.train", *args, "--model", "unet9"), "unknown model")
+    assert_one_line_error(run_script("-m", "hw2sep.training.train", *args[:-2], "--device", "cuda:7"), "cuda")
+    assert_one_line_error(run_script("-m", "hw2sep.training.train", *args, "--train-subset", "test"), "test subset")
+    assert_one_line_error(run_script("-m", "hw2sep.training.train", *args, "--model", "unet9"), "unknown model")

@@ -10,11 +10,11 @@ import torch
 
 from conftest import REPO, assert_one_line_error, run_script
 from hw2sep.errors import Hw2sepError
-from hw2sep.models.base import STFTParams
+from hw2sep.dsp.stft import STFTParams
 from hw2sep.vocoder import (Vocoder, VocoderConfig, load_vocoder, log_spectral_distance,
                             multi_resolution_stft_distance, save_vocoder, vocode)
 from hw2sep.vocoder.losses import MelL1, multi_resolution_stft_loss
-from hw2sep.vocoder.training import VocoderTrainConfig, fit_vocoder, resolve_vocoder_options, synthesise
+from hw2sep.training.vocoder import VocoderTrainConfig, fit_vocoder, resolve_vocoder_options, synthesise
 
 TINY = dict(n_fft=256, hop=64, n_mels=32, dim=32, intermediate_dim=64, nb_layers=2)
 
@@ -33,7 +33,7 @@ def loudest_second(audio: np.ndarray) -> torch.Tensor:
 
 
 def test_tiny_vocoder_overfits_toy_vocals():
-    from hw2sep.toy import synth_track
+    from hw2sep.data.toy import synth_track
     vocals = loudest_second(synth_track(0, 0, 3.0)[1]["vocals"])  # two channels = two mono signals
     vocoder = tiny_vocoder(dim=64, intermediate_dim=128).train()
     mel_l1 = MelL1(vocoder.stft_params, vocoder.config.n_mels)
@@ -155,6 +155,6 @@ def test_training_never_reads_the_test_subset(toy_npy, tmp_path):
 
 
 def test_cli_missing_npy_root_is_one_line(tmp_path):
-    result = run_script("-m", "hw2sep.train_vocoder", "--npy-root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run"),
+    result = run_script("-m", "hw2sep.training.train_vocoder", "--npy-root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run"),
                         "--n-fft", "256", "--hop", "64")
     assert_one_line_error(result, "manifest.json")

@@ -8,15 +8,15 @@ import pytest
 import torch
 
 from hw2sep import TARGETS
-from hw2sep.checkpoint import load_model, save_checkpoint
-from hw2sep.data import list_tracks
-from hw2sep.datasets import Augment
-from hw2sep.estimate import estimate_track, run_model
+from hw2sep.models.checkpoint import load_model, save_checkpoint
+from hw2sep.data.musdb import list_tracks
+from hw2sep.data.excerpts import Augment
+from hw2sep.separation.runner import estimate_track, run_model
 from hw2sep.models.base import SeparationModel
-from hw2sep.losses import LOSSES, get_loss
+from hw2sep.training.losses import LOSSES, get_loss
 from hw2sep.models import KINDS, MODELS, build_model, count_parameters, model_config
-from hw2sep.separate import Separator, default_methods, main_method
-from hw2sep.train import TrainConfig, fit
+from hw2sep.separation.separator import Separator, default_methods, main_method
+from hw2sep.training.train import TrainConfig, fit
 
 NAMES = sorted(MODELS)
 
@@ -24,8 +24,8 @@ NAMES = sorted(MODELS)
 @pytest.fixture(scope="module")
 def short_npy(tmp_path_factory):
     """A toy npy cache of 2 s tracks: validation runs every epoch, so short tracks keep 9 models quick."""
-    from hw2sep.prep import convert_to_npy
-    from hw2sep.toy import make_toy_musdb
+    from hw2sep.data.npy_cache import convert_to_npy
+    from hw2sep.data.toy import make_toy_musdb
     root = make_toy_musdb(tmp_path_factory.mktemp("short") / "musdb", n_train=2, n_test=1, seconds=2.0, seed=1)
     return convert_to_npy(root, tmp_path_factory.mktemp("short_npy") / "cache", progress=False).parent
 

@@ -110,6 +110,6 @@ def test_bad_options_are_one_line_errors():
 def test_config_files_build_models_under_10M(name):
     config = json.loads((CONFIGS / f"{name}.json").read_text())
     assert set(config) == TRAIN_KEYS and config["model"] == "bsrnn"
-    from hw2sep.train import TrainConfig
+    from hw2sep.training.train import TrainConfig
     assert set(config) - {"description"} <= {f.name for f in dataclasses.fields(TrainConfig)}
     assert count_parameters(build_model("bsrnn", model_config("bsrnn", **config["model_options"]))) < 10_000_000

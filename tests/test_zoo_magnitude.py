@@ -124,7 +124,7 @@ def test_unknown_attention_is_refused():
 
 
 def test_config_files_name_registered_models_and_trainer_fields():
-    from hw2sep.train import TrainConfig
+    from hw2sep.training.train import TrainConfig
     fields = {f.name for f in dataclasses.fields(TrainConfig)} | {"description"}
     files = [path for path in sorted(CONFIGS.glob("*.json"))
              if json.loads(path.read_text())["model"] in NAMES]

@@ -10,7 +10,7 @@ import torch
 
 from hw2sep.models import MODELS, build_model, count_parameters, model_config
 from hw2sep.models.tfc_tdf_blocks import channels_to_complex, complex_to_channels
-from hw2sep.train import TrainConfig
+from hw2sep.training.train import TrainConfig
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 

@@ -9,7 +9,7 @@ A model is a ``SeparationModel`` built from one config dataclass. It declares:
 * its STFT, from its config's ``n_fft``, ``hop`` and ``window`` (``stft_params``);
 * ``frame_multiple``: spectrogram inputs are zero-padded to a multiple of this many frames
   (U-Nets halve the time axis several times), and outputs are cropped back by the caller;
-* ``default_loss``: a name in ``hw2sep.losses.LOSSES``, the loss of the model's paper;
+* ``default_loss``: a name in ``hw2sep.training.losses.LOSSES``, the loss of the model's paper;
 * ``targets``: what ``forward`` can estimate. Most models estimate the vocals only and get the
   accompaniment as the residual; a conditioned model (LaSAFT) lists both and takes ``target=``;
 * ``prepare(mixtures)``: an optional hook run once before training (Open-Unmix's input statistics).
@@ -17,27 +17,15 @@ A model is a ``SeparationModel`` built from one config dataclass. It declares:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable
 
 import torch
 from torch import Tensor, nn
 
+from hw2sep.dsp.stft import STFTParams
+
 KINDS = ("magnitude", "complex", "waveform")
 WINDOWS = ("hann", "hamming", "blackman")
-
-
-@dataclass(frozen=True)
-class STFTParams:
-    """One STFT: used for the model's input, its loss, validation, separation and every reconstruction."""
-
-    n_fft: int = 4096
-    hop: int = 1024
-    window: str = "hann"
-
-    @property
-    def nb_bins(self) -> int:
-        return self.n_fft // 2 + 1
 
 
 class SeparationModel(nn.Module):

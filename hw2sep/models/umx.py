@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from hw2sep import SAMPLE_RATE
 from hw2sep.models.base import SeparationModel
-from hw2sep.transforms import HOP, N_FFT, bandwidth_to_max_bin
+from hw2sep.dsp.stft import HOP, N_FFT, bandwidth_to_max_bin
 
 
 @dataclass
@@ -68,7 +68,7 @@ class OpenUnmix(SeparationModel):
 
     def prepare(self, mixtures) -> None:
         """Open-Unmix's scaler: per-bin mean/std of mono training-mixture magnitudes, in this model's STFT."""
-        from hw2sep.transforms import stft
+        from hw2sep.dsp.stft import stft
         total = total_sq = frames = 0
         with torch.no_grad():
             for mixture in mixtures:  # (nb_channels, nb_samples)

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from hw2sep.models.attention import TransformerEncoder
 from hw2sep.models.umx import OpenUnmix, UMXConfig
-from hw2sep.transforms import HOP, N_FFT
+from hw2sep.dsp.stft import HOP, N_FFT
 
 
 @dataclass

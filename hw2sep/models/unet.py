@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from hw2sep.models.base import SeparationModel
-from hw2sep.transforms import HOP, N_FFT
+from hw2sep.dsp.stft import HOP, N_FFT
 
 
 @dataclass

@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 from hw2sep.errors import Hw2sepError
 from hw2sep.names import method_label
 from hw2sep.report import optional, plots, text
-from hw2sep.results import (DamagedResultError, best_epoch, epochs_to_show, phase_checkpoint, read_checkpoint_meta, read_comparison,
+from hw2sep.report.results import (DamagedResultError, best_epoch, epochs_to_show, phase_checkpoint, read_checkpoint_meta, read_comparison,
                             read_log, read_per_track)
 from hw2sep.report.slides import BODY, PAGE, Deck, bullets, image, note, pipeline, table, wrap
 
@@ -159,7 +159,7 @@ def _spectrograms(samples: Path, prefer: str | None):
     """Mixture, reference vocals and vocals estimates of the first track in SAMPLES/index.json."""
     import soundfile as sf
 
-    from hw2sep.samples import read_index
+    from hw2sep.evaluation.samples import read_index
 
     entries = read_index(samples)
     if not entries:
@@ -178,7 +178,7 @@ def _spectrograms(samples: Path, prefer: str | None):
 
 def dataset_description(meta: dict | None) -> str:
     """What the model was trained on, from the npy manifest named in the checkpoint json."""
-    from hw2sep.prep import load_manifest
+    from hw2sep.data.npy_cache import load_manifest
 
     npy_root = (meta or {}).get("train", {}).get("npy_root")
     try:

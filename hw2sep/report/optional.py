@@ -1,6 +1,6 @@
 """The optional tasks in the report and notebooks 07/08: experiment tables, their slides, the phase-methods slide.
 
-Reads only what ``python -m hw2sep.experiment`` wrote (EXPERIMENTS/<name>/experiment.json, table.csv and
+Reads only what ``python -m hw2sep.experiments.runner`` wrote (EXPERIMENTS/<name>/experiment.json, table.csv and
 its PNG figures; a ``<name>_smoke`` folder when only a SMOKE run exists) and comparison.csv. A slide is
 drawn only when its results exist; every result that does not gives one line on the "Missing results"
 slide instead, naming the notebook that makes it.
@@ -18,7 +18,7 @@ from typing import Sequence
 
 from hw2sep.errors import Hw2sepError
 from hw2sep.names import TARGETS, method_label
-from hw2sep.results import DamagedResultError, find_row, methods_of
+from hw2sep.report.results import DamagedResultError, find_row, methods_of
 from hw2sep.report.slides import PAGE, Deck, bullets, image, table, wrap
 from hw2sep.report.text import checkpoint_label, fmt
 
@@ -68,7 +68,7 @@ def read_experiment(experiments: str | Path, name: str) -> ExperimentTable:
     folder = experiment_folder(experiments, name)
     path = folder / "table.csv"
     if not path.exists():
-        raise Hw2sepError(f"no {path}: run {NOTEBOOK.get(name, 'python -m hw2sep.experiment')}")
+        raise Hw2sepError(f"no {path}: run {NOTEBOOK.get(name, 'python -m hw2sep.experiments.runner')}")
     text = path.read_text()
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     if (text and not text.endswith("\n")) or any(None in r or None in r.values() for r in rows):

@@ -17,9 +17,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from hw2sep.errors import Hw2sepError
-from hw2sep.fileio import atomic_path
+from hw2sep.common.files import atomic_path
 from hw2sep.names import SAMPLE_RATE, TARGETS, method_label
-from hw2sep.results import epoch_checkpoints, find_row, read_comparison, read_log, read_per_track
+from hw2sep.report.results import epoch_checkpoints, find_row, read_comparison, read_log, read_per_track
 
 FONT, TITLE = 14, 18
 _MPL = tuple(int(x) for x in matplotlib.__version__.split(".")[:2])
@@ -204,7 +204,7 @@ def _log_magnitude(audio: np.ndarray) -> np.ndarray:
     """20 log10 |STFT| of the channel mean. Shape: (nb_channels, nb_samples) or (nb_samples,) -> (nb_bins, nb_frames)."""
     import torch
 
-    from hw2sep.transforms import stft
+    from hw2sep.dsp.stft import stft
 
     mono = np.asarray(audio, dtype=np.float32)
     mono = mono.mean(0) if mono.ndim == 2 else mono

@@ -17,7 +17,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from hw2sep.fileio import atomic_path
+from hw2sep.common.files import atomic_path
 from hw2sep.report.plots import draw_table, table_height
 
 PAGE = (13.333, 7.5)

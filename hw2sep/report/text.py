@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 from hw2sep.names import TARGETS, method_label
-from hw2sep.results import epoch_checkpoints, find_row, methods_of
+from hw2sep.report.results import epoch_checkpoints, find_row, methods_of
 
 MISSING = "missing"
 

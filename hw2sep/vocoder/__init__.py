@@ -3,7 +3,7 @@
 One concern per module: ``model`` (the Vocos-style network and its config), ``losses`` (spectral
 losses and phase-independent distances), ``discriminators`` (optional adversarial training),
 ``checkpoint`` (save / load, refusing an STFT mismatch with the separator), ``inference``
-(``vocode``: batched, chunked synthesis), ``training`` (``fit_vocoder``; CLI: python -m hw2sep.train_vocoder).
+(``vocode``: batched, chunked synthesis), ``training`` (``fit_vocoder``; CLI: python -m hw2sep.training.train_vocoder).
 
 For the reconstruction methods: ``vocoder = load_vocoder(path, separator.stft_params)`` then
 ``vocode(magnitudes, length, vocoder)``.

@@ -1,5 +1,5 @@
 """Vocoder checkpoints: ``NAME.pt`` (tensors only) + ``NAME.json`` (config with the STFT, sample rate,
-features, n_mels, receptive field and training settings), through ``hw2sep.checkpoint``.
+features, n_mels, receptive field and training settings), through ``hw2sep.models.checkpoint``.
 
 A vocoder rebuilds from its json alone, loads with ``torch.load(weights_only=True)``, and is
 refused with one line when its STFT or sample rate is not the separator's.
@@ -15,9 +15,9 @@ from typing import Any
 import torch
 
 from hw2sep import SAMPLE_RATE
-from hw2sep.checkpoint import load_weights, read_meta, save_checkpoint
+from hw2sep.models.checkpoint import load_weights, read_meta, save_checkpoint
 from hw2sep.errors import Hw2sepError
-from hw2sep.models.base import STFTParams
+from hw2sep.dsp.stft import STFTParams
 from hw2sep.vocoder.model import Vocoder, VocoderConfig
 
 KIND = "vocoder"

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from hw2sep.transforms import window_tensor
+from hw2sep.dsp.stft import window_tensor
 from hw2sep.vocoder.model import Vocoder, check_input
 
 _POINTS = 2 ** 21  # time-frequency points per network call

@@ -17,8 +17,8 @@ import torch
 from torch import Tensor
 
 from hw2sep import SAMPLE_RATE
-from hw2sep.models.base import STFTParams
-from hw2sep.transforms import stft
+from hw2sep.dsp.stft import STFTParams
+from hw2sep.dsp.stft import stft
 
 RESOLUTIONS = ((512, 128), (1024, 256), (2048, 512))
 EPS = 1e-5  # magnitude floor of the log terms (as the vocoder input floor): near-silent bins do not dominate

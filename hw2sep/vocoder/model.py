@@ -12,7 +12,7 @@ Where we depart, and why:
 * The STFT is the separator's (``STFTParams``: n_fft, hop, window, same sample rate), read from its
   checkpoint, never typed twice: the assignment requires the vocoder's window, hop and rate to
   equal the separator's, and the input magnitude is the separator's estimate at that STFT. The
-  iSTFT is ``hw2sep.transforms.istft`` (librosa convention, ``center=True``), as Vocos' ``center``.
+  iSTFT is ``hw2sep.dsp.stft.istft`` (librosa convention, ``center=True``), as Vocos' ``center``.
 * Input: the log mel spectrogram of a *magnitude* (power 1, ``librosa.filters.mel`` with
   ``n_mels`` bands, log floored at 1e-5), computed from the given magnitude rather than from a
   waveform, because at use time there is no waveform: only the separator's estimated magnitude,
@@ -40,8 +40,9 @@ from torch import Tensor, nn
 
 from hw2sep import SAMPLE_RATE
 from hw2sep.errors import Hw2sepError
-from hw2sep.models.base import WINDOWS, STFTParams
-from hw2sep.transforms import istft
+from hw2sep.models.base import WINDOWS
+from hw2sep.dsp.stft import STFTParams
+from hw2sep.dsp.stft import istft
 
 FEATURES = ("mel", "linear")
 LOG_FLOOR = 1e-5

@@ -48,13 +48,13 @@ def _sha(array: np.ndarray) -> str:
 
 def run_pipeline(work: Path) -> dict:
     """Everything golden.json holds, computed afresh under ``work``."""
-    from hw2sep.checkpoint import load_model
-    from hw2sep.data import list_tracks
-    from hw2sep.prep import convert_to_npy
-    from hw2sep.separate import Separator
-    from hw2sep.toy import make_toy_musdb
-    from hw2sep.train import TrainConfig, fit
-    from hw2sep.vocoder.training import VocoderTrainConfig, fit_vocoder
+    from hw2sep.models.checkpoint import load_model
+    from hw2sep.data.musdb import list_tracks
+    from hw2sep.data.npy_cache import convert_to_npy
+    from hw2sep.separation.separator import Separator
+    from hw2sep.data.toy import make_toy_musdb
+    from hw2sep.training.train import TrainConfig, fit
+    from hw2sep.training.vocoder import VocoderTrainConfig, fit_vocoder
     sys.path.insert(0, str(REPO / "hw2sep"))
     import infer
 

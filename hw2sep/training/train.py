@@ -1,16 +1,16 @@
 """Train any registered model from scratch on the npy cache, resumably, keeping the epoch 25/50/150 checkpoints.
 
-    python -m hw2sep.train --config configs/umx.json --npy-root ~/data/musdb_npy      # -> runs/umx
-    python -m hw2sep.train --config configs/unet.json --npy-root NPY --set epochs=50 --set model_options.dropout=0.3
-    python -m hw2sep.train --config configs/umx.json --npy-root NPY --resume
-    torchrun --nproc_per_node 4 -m hw2sep.train --config configs/umx.json --npy-root NPY   # 4 GPUs, DDP
+    python -m hw2sep.training.train --config configs/umx.json --npy-root ~/data/musdb_npy      # -> runs/umx
+    python -m hw2sep.training.train --config configs/unet.json --npy-root NPY --set epochs=50 --set model_options.dropout=0.3
+    python -m hw2sep.training.train --config configs/umx.json --npy-root NPY --resume
+    torchrun --nproc_per_node 4 -m hw2sep.training.train --config configs/umx.json --npy-root NPY   # 4 GPUs, DDP
 
 A config file holds the model name, its options and the training settings (the fields of
 ``TrainConfig``); ``--set key=value`` overrides any of them. The defaults are Open-Unmix's recipe (Adam
 1e-3, weight decay 1e-5, ReduceLROnPlateau x0.3 after 80 flat epochs, batch 16, 6 s excerpts, 64 excerpts
 per track per epoch); the loss is the model's own unless the config names one. Differences from
 Open-Unmix: no early stopping (the assignment fixes the epochs), and validation reads the npy cache.
-Under torchrun ``batch_size`` is the global batch, split over the processes (see ``hw2sep.distributed``).
+Under torchrun ``batch_size`` is the global batch, split over the processes (see ``hw2sep.training.distributed``).
 """
 
 from __future__ import annotations
@@ -27,16 +27,17 @@ from pathlib import Path
 
 import torch
 
-from hw2sep.checkpoint import load_state, read_meta, save_checkpoint
-from hw2sep.datasets import Augment, ExcerptDataset, TrackDataset, apply_augmentation, mixture_of
-from hw2sep import SAMPLE_RATE, TARGETS, distributed
-from hw2sep.devices import resolve_device
+from hw2sep.models.checkpoint import load_state, read_meta, save_checkpoint
+from hw2sep.data.excerpts import Augment, ExcerptDataset, TrackDataset, apply_augmentation, mixture_of
+from hw2sep import SAMPLE_RATE, TARGETS
+from hw2sep.training import distributed
+from hw2sep.common.devices import resolve_device
 from hw2sep.errors import Hw2sepError, run_cli
-from hw2sep.estimate import estimate_track, run_model
-from hw2sep.fileio import read_json_file, write_csv
-from hw2sep.losses import get_loss
+from hw2sep.separation.runner import estimate_track, run_model
+from hw2sep.common.files import read_json_file, write_csv
+from hw2sep.training.losses import get_loss
 from hw2sep.models import DEFAULT_MODEL, build_model, model_config
-from hw2sep.prep import load_manifest
+from hw2sep.data.npy_cache import load_manifest
 
 LOG_FIELDS = ("epoch", "train_loss", "valid_loss", "lr", "seconds", "excerpts_per_s", "data_wait_pct")
 
@@ -51,7 +52,7 @@ class TrainConfig:
     description: str = ""
     model: str = DEFAULT_MODEL
     model_options: dict = field(default_factory=dict)  # e.g. {"hidden_size": 512, "nb_layers": 3}
-    loss: str = ""                # a name in hw2sep.losses.LOSSES; "" = the model's default loss
+    loss: str = ""                # a name in hw2sep.training.losses.LOSSES; "" = the model's default loss
     epochs: int = 150
     batch_size: int = 16
     seq_dur: float = 6.0

@@ -6,10 +6,25 @@ so that our torch Griffin-Lim reproduces `librosa.griffinlim` and magnitudes mat
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 N_FFT = 4096
 HOP = 1024
+
+
+@dataclass(frozen=True)
+class STFTParams:
+    """One STFT: used for the model's input, its loss, validation, separation and every reconstruction."""
+
+    n_fft: int = N_FFT
+    hop: int = HOP
+    window: str = "hann"
+
+    @property
+    def nb_bins(self) -> int:
+        return self.n_fft // 2 + 1
 
 
 def window_tensor(name: str, n_fft: int, device, dtype) -> torch.Tensor:

@@ -20,7 +20,7 @@ from torch import nn
 
 from hw2sep import __version__
 from hw2sep.errors import Hw2sepError
-from hw2sep.fileio import atomic_path, write_json
+from hw2sep.common.files import atomic_path, write_json
 from hw2sep.models import MODELS, build_model, count_parameters
 
 
@@ -56,7 +56,7 @@ def read_meta(path: str | Path) -> dict:
     problem = meta_problem(meta)
     if problem:
         raise Hw2sepError(f"{json_path} is damaged: {problem} (restore it from the training run folder, "
-                          "or rerun python -m hw2sep.train)")
+                          "or rerun python -m hw2sep.training.train)")
     return meta
 
 
@@ -110,7 +110,7 @@ def load_state(path: str | Path, device: str | torch.device = "cpu") -> dict:
         if hostile:
             raise Hw2sepError(f"refusing checkpoint {pt}: it holds pickled Python objects ({hostile.group(1)}), "
                               "not only tensors, and loading those could run code; use a .pt written by "
-                              "python -m hw2sep.train") from None
+                              "python -m hw2sep.training.train") from None
         found = re.search(r"WeightsUnpickler error:\s*(\S[^\n]*)", str(err))
         reason = found.group(1).strip() if found else "not a tensor file"
         raise Hw2sepError(f"cannot read checkpoint {pt}: {reason} (a damaged or incomplete copy? "

@@ -35,9 +35,9 @@ import numpy as np
 import soundfile as sf
 from scipy import fft as sfft, signal
 
-from . import SAMPLE_RATE as SR, STEMS
-from .errors import Hw2sepError
-from .fileio import atomic_path, write_json, write_text
+from hw2sep.names import SAMPLE_RATE as SR, STEMS
+from hw2sep.errors import Hw2sepError
+from hw2sep.common.files import atomic_path, write_json, write_text
 
 TOY_VERSION = 1  # bump whenever the synthesis changes: invalidates caches
 MANIFEST = "toy_musdb.json"

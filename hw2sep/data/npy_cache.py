@@ -29,9 +29,9 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from hw2sep import SAMPLE_RATE, STEMS, __version__
-from hw2sep.data import detect_layout, list_tracks
+from hw2sep.data.musdb import detect_layout, list_tracks
 from hw2sep.errors import Hw2sepError
-from hw2sep.fileio import atomic_path, write_json
+from hw2sep.common.files import atomic_path, write_json
 
 TRAINING_SOURCES = ("vocals", "accompaniment")
 ALL_SOURCES = ("mixture", *STEMS, "accompaniment")

@@ -1,7 +1,7 @@
 """Separation of long tracks in blocks of STFT frames: the whole-track numbers at a block's memory.
 
 `separate_streaming` takes the mixture waveform, a per-block estimator (the model) and a
-reconstruction method of `hw2sep.phase`, and returns the waveforms of the targets. It never holds
+reconstruction method of `hw2sep.dsp.phase`, and returns the waveforms of the targets. It never holds
 the whole-track mixture STFT; per method it holds:
 
 * ``mixture``: one block. Each block's frames get the mixture phase and are overlap-added into the
@@ -36,11 +36,11 @@ import torch
 
 from hw2sep import SAMPLE_RATE
 from hw2sep.errors import Hw2sepError
-from hw2sep.models.base import STFTParams
-from hw2sep.phase import (GL_INITS, _BLOCK, _DRAW_ROWS, _check_choice, _one_thread_per_op,
+from hw2sep.dsp.stft import STFTParams
+from hw2sep.dsp.phase import (GL_INITS, _BLOCK, _DRAW_ROWS, _check_choice, _one_thread_per_op,
                           _skip_draws, _update, spatial_covariances, wiener_filter,
                           wiener_statistics)
-from hw2sep.transforms import stft_frames, window_tensor
+from hw2sep.dsp.stft import stft_frames, window_tensor
 
 STREAM_METHODS = ("mixture", "wiener", "griffinlim")
 _PIECE = 256  # frames reconstructed at once (the estimator sees whole blocks)

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from hw2sep.errors import Hw2sepError
-from hw2sep.estimate import Estimate
+from hw2sep.separation.runner import Estimate
 
 XUMX_SDR_WEIGHT = 10.0  # mix_coef of the time-domain term in asteroid's X-UMX recipe (egs/musdb18/X-UMX)
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from hw2sep.errors import Hw2sepError
-from hw2sep.metrics import BACKENDS
+from hw2sep.evaluation.metrics import BACKENDS
 
 REPO = Path(__file__).resolve().parents[2]
 SETTINGS_FILE = "hw2sep_settings.json"

@@ -61,7 +61,7 @@ class Workspace:
 
     def resolved_device(self) -> str:
         """The device DEVICE resolves to here ('auto' picks CUDA, then MPS, then CPU)."""
-        from hw2sep.devices import resolve_device
+        from hw2sep.common.devices import resolve_device
 
         return str(resolve_device(self.device))
 
@@ -87,9 +87,9 @@ class Workspace:
 
     def training_config(self):
         """CONFIG (a file under configs/) resolved for this workspace: npy cache, run folder, epochs and device;
-        in SMOKE the model's tiny options and a tiny budget. Returns a ``hw2sep.train.TrainConfig``."""
+        in SMOKE the model's tiny options and a tiny budget. Returns a ``hw2sep.training.train.TrainConfig``."""
         from hw2sep.models import MODELS
-        from hw2sep.train import load_config
+        from hw2sep.training.train import load_config
 
         path = Path(self.config) if Path(self.config).is_absolute() else REPO / self.config
         fields = dict(self.train_options)
@@ -103,7 +103,7 @@ class Workspace:
     def vocoder_config(self, features: str, stft_from: str | os.PathLike, steps: int):
         """A vocoder run (``features`` "mel" or "linear") into WORK/runs/vocoder_<features>, with the STFT of the
         separator checkpoint ``stft_from``; in SMOKE a tiny vocoder on tiny batches. Returns a VocoderTrainConfig."""
-        from hw2sep.vocoder.training import VocoderTrainConfig
+        from hw2sep.training.vocoder import VocoderTrainConfig
 
         options = {**(SMOKE_VOCODER if self.smoke else {}), "features": features}
         extra = {**SMOKE_VOCODER_TRAIN, "checkpoint_every": max(1, steps)} if self.smoke else {}
@@ -112,8 +112,8 @@ class Workspace:
 
     def ensure_dataset(self) -> Path:
         """SMOKE: generate the toy MUSDB (once). Otherwise check that MUSDB_ROOT holds MUSDB18(-HQ)."""
-        from hw2sep.data import detect_layout
-        from hw2sep.toy import make_toy_musdb
+        from hw2sep.data.musdb import detect_layout
+        from hw2sep.data.toy import make_toy_musdb
 
         if self.smoke:
             make_toy_musdb(self.musdb, **SMOKE_TOY)
@@ -144,7 +144,7 @@ METRIC_COST_S_PER_S = {"museval": 0.27, "fast": 0.021, "mir_eval": 1.17}
 
 def evaluation_estimate(musdb_root: str | os.PathLike, metric: str, n_tracks: int | None = None, runs: int = 1) -> str:
     """How long scoring `runs` checkpoint x method passes over the test tracks takes, from the measured costs."""
-    from hw2sep.data import list_tracks
+    from hw2sep.data.musdb import list_tracks
 
     seconds = sum(t.num_samples() for t in list_tracks(musdb_root, "test")[:n_tracks]) / SAMPLE_RATE
     cost = METRIC_COST_S_PER_S[metric] * seconds * runs
@@ -154,7 +154,7 @@ def evaluation_estimate(musdb_root: str | os.PathLike, metric: str, n_tracks: in
 
 def dataset_durations(musdb_root: str | os.PathLike) -> dict[str, list[float]]:
     """Track durations in seconds per subset (train, valid, test), read from the file headers."""
-    from hw2sep.data import SUBSETS, list_tracks
+    from hw2sep.data.musdb import SUBSETS, list_tracks
 
     return {s: [t.num_samples() / SAMPLE_RATE for t in list_tracks(musdb_root, s)] for s in SUBSETS}
 
@@ -171,7 +171,7 @@ def duration_table(durations: dict[str, list[float]]) -> str:
 
 
 def _entries(samples_dir: str | os.PathLike) -> list[dict]:
-    from hw2sep.samples import read_index
+    from hw2sep.evaluation.samples import read_index
 
     entries = read_index(samples_dir)
     if not entries:
@@ -206,7 +206,7 @@ def default_choice(entries: list[dict], results: str | os.PathLike | None = None
 
     Without results (or when the best epoch has no samples) the model with samples of most methods.
     """
-    from hw2sep.results import best_epoch, read_comparison
+    from hw2sep.report.results import best_epoch, read_comparison
 
     estimates = [e for e in entries if e["kind"] == "estimate"]
     models = sorted({e["model"] for e in estimates})
@@ -295,8 +295,8 @@ def write_run_samples(folder: str | os.PathLike, musdb_root: str | os.PathLike, 
     """
     import json
 
-    from hw2sep.evaluate import evaluate
-    from hw2sep.experiment import run_methods
+    from hw2sep.evaluation.evaluate import evaluate
+    from hw2sep.experiments.runner import run_methods
 
     folder = Path(folder)
     info = json.loads((folder / "experiment.json").read_text())
@@ -319,7 +319,7 @@ def run_players(folder: str | os.PathLike, target: str = "vocals") -> list[tuple
     """
     import json
 
-    from hw2sep.samples import read_index
+    from hw2sep.evaluation.samples import read_index
 
     folder, out = Path(folder), []
     try:

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from hw2sep import SAMPLE_RATE
-from hw2sep.data import detect_layout, list_tracks
-from hw2sep.fileio import atomic_path, write_json, write_text
+from hw2sep.data.musdb import detect_layout, list_tracks
+from hw2sep.common.files import atomic_path, write_json, write_text
 
 INDEX_FIELDS = ("track", "kind", "target", "model", "method", "sdr_db", "file")
 

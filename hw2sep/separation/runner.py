@@ -12,9 +12,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from hw2sep.devices import autocast
-from hw2sep.models.base import SeparationModel, STFTParams
-from hw2sep.transforms import istft, stft
+from hw2sep.common.devices import autocast
+from hw2sep.models.base import SeparationModel
+from hw2sep.dsp.stft import STFTParams
+from hw2sep.dsp.stft import istft, stft
 
 
 class Estimate:

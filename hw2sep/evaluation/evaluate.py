@@ -1,6 +1,6 @@
 """Evaluate checkpoints x reconstruction methods on a MUSDB subset with museval's BSS Eval v4.
 
-    python -m hw2sep.evaluate --musdb-root ~/data/musdb18 --checkpoints runs/umx/epoch_025.pt \\
+    python -m hw2sep.evaluation.evaluate --musdb-root ~/data/musdb18 --checkpoints runs/umx/epoch_025.pt \\
         runs/umx/epoch_050.pt runs/umx/epoch_150.pt --methods mixture --out results
 
 Writes, per checkpoint and method, ``OUT/<checkpoint>/<method>/``: ``tracks/<track>.json`` (museval's
@@ -24,15 +24,15 @@ import numpy as np
 import torch
 
 from hw2sep.names import METHODS, METRICS, SAMPLE_RATE, TARGETS
-from hw2sep.checkpoint import checkpoint_digest, load_model
-from hw2sep.data import list_tracks
-from hw2sep.devices import resolve_device
+from hw2sep.models.checkpoint import checkpoint_digest, load_model
+from hw2sep.data.musdb import list_tracks
+from hw2sep.common.devices import resolve_device
 from hw2sep.errors import Hw2sepError, run_cli
-from hw2sep.fileio import check_writable, write_csv, write_json
-from hw2sep.models.base import STFTParams
-from hw2sep.metrics import BACKENDS, ScorePool, bss_eval, global_sdr, track_json, track_median
-from hw2sep.samples import loudest_window, slug, start_samples_index, write_sample
-from hw2sep.separate import Separator, check_methods
+from hw2sep.common.files import check_writable, write_csv, write_json
+from hw2sep.dsp.stft import STFTParams
+from hw2sep.evaluation.metrics import BACKENDS, ScorePool, bss_eval, global_sdr, track_json, track_median
+from hw2sep.evaluation.samples import loudest_window, slug, start_samples_index, write_sample
+from hw2sep.separation.separator import Separator, check_methods
 
 COMPARISON_FIELDS = ("checkpoint", "epoch", "method", "target", "tracks", "SDR", "SDR_mean", "SDR_global",
                      "SIR", "ISR", "SAR", "LSD")
@@ -127,7 +127,7 @@ def _read_result(path: Path) -> dict:
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as err:
-        raise Hw2sepError(f"{path} is damaged ({type(err).__name__}): delete it and rerun hw2sep/evaluate.py "
+        raise Hw2sepError(f"{path} is damaged ({type(err).__name__}): delete it and rerun hw2sep/evaluation/evaluate.py "
                           "with the same --out (finished tracks are kept)") from None
 
 
@@ -239,7 +239,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
                         help="processes scoring tracks (default: one per core for museval/mir_eval; 0 = in-process)")
     parser.add_argument("--gl-iterations", type=int, default=32, help="Griffin-Lim iterations")
     parser.add_argument("--vocoder", nargs="+", default=[], metavar="FILE",
-                        help="trained vocoder checkpoint(s) (python -m hw2sep.train_vocoder) for the methods "
+                        help="trained vocoder checkpoint(s) (python -m hw2sep.training.train_vocoder) for the methods "
                              "vocoder (mel) and vocoder-linear")
 
 

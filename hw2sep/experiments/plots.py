@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from hw2sep import TARGETS
-from hw2sep.fileio import atomic_path
+from hw2sep.common.files import atomic_path
 
 
 def plot_experiment(folder: str | Path, rows: Sequence[dict], per_track: dict[str, dict[str, list[float]]]) -> list[Path]:

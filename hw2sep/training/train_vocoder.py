@@ -1,8 +1,8 @@
 """Train the phase vocoder (optional task 3) on the npy cache, with the separator's own STFT, resumably.
 
-    python -m hw2sep.train_vocoder --npy-root ~/data/musdb_npy --out runs/vocoder --stft-from runs/umx/best.pt
-    python -m hw2sep.train_vocoder --npy-root ~/data/musdb_npy --out runs/vocoder --stft-from runs/umx/best.pt --resume
-    python -m hw2sep.train_vocoder --npy-root NPY --out runs/vocoder_linear --n-fft 4096 --hop 1024 --features linear
+    python -m hw2sep.training.train_vocoder --npy-root ~/data/musdb_npy --out runs/vocoder --stft-from runs/umx/best.pt
+    python -m hw2sep.training.train_vocoder --npy-root ~/data/musdb_npy --out runs/vocoder --stft-from runs/umx/best.pt --resume
+    python -m hw2sep.training.train_vocoder --npy-root NPY --out runs/vocoder_linear --n-fft 4096 --hop 1024 --features linear
     # SMOKE (33 s on 2 shared CPU cores): --steps 20 --batch-size 1 --seq-dur 0.5 --dim 32
     #   --intermediate-dim 64 --nb-layers 2 --checkpoint-every 10 --valid-seconds 2
 
@@ -17,10 +17,10 @@ import argparse
 import contextlib
 import sys
 
-from hw2sep.datasets import Augment
+from hw2sep.data.excerpts import Augment
 from hw2sep.errors import Hw2sepError, run_cli
 from hw2sep.vocoder.model import FEATURES, VocoderConfig
-from hw2sep.vocoder.training import VocoderTrainConfig, fit_vocoder
+from hw2sep.training.vocoder import VocoderTrainConfig, fit_vocoder
 
 
 def parse_args(argv=None) -> tuple[VocoderTrainConfig, bool, int | None]:

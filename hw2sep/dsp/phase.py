@@ -31,9 +31,9 @@ import numpy as np
 import torch
 
 from hw2sep.errors import Hw2sepError
-from hw2sep.models.base import STFTParams
+from hw2sep.dsp.stft import STFTParams
 from hw2sep.names import SAMPLE_RATE
-from hw2sep.transforms import HOP, istft, window_tensor
+from hw2sep.dsp.stft import HOP, istft, window_tensor
 
 METHODS = ("mixture", "wiener", "griffinlim", "griffinlim-librosa", "mel")
 GL_INITS = ("random", "mixture")
@@ -84,7 +84,7 @@ def random_phase(shape: tuple[int, ...], seed: int = 0, dtype: torch.dtype = tor
 
 
 class _Frames:
-    """STFT / ISTFT of `hw2sep.transforms` in blocks of frames, each spectrum block frame-major.
+    """STFT / ISTFT of `hw2sep.dsp.stft` in blocks of frames, each spectrum block frame-major.
 
     Blocks of `_BLOCK` frames keep each FFT in cache (one big batched CPU FFT is ~3x slower per
     frame). The zero padding lives in `padded`, whose middle is `signal`.
@@ -326,7 +326,7 @@ def wiener_statistics(y: torch.Tensor, eps: float,
                       block: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
     """Sums behind the spatial covariances R_j(f), accumulated over frames (in place if given).
 
-    The sums run over the whole track; `hw2sep.streaming` feeds them block by block.
+    The sums run over the whole track; `hw2sep.dsp.streaming` feeds them block by block.
     Returns (sum_t y_j y_j^H, eps + sum_t channel-mean |y_j|^2), complex128 and float64.
 
     Shape: y (J, C, F, t) -> ((J, F, C, C), (J, F)).
@@ -376,7 +376,7 @@ def reconstruct(mix_stft: torch.Tensor, magnitudes: torch.Tensor, method: str, l
     """Waveforms of the sources from their estimated magnitudes, by the named `method`.
 
     Args:
-        mix_stft: complex mixture STFT (`hw2sep.transforms.stft`).
+        mix_stft: complex mixture STFT (`hw2sep.dsp.stft.stft`).
         magnitudes: non-negative source magnitude estimates (vocals, accompaniment).
         method: one of `METHODS`.
         length: samples per output waveform.

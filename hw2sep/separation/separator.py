@@ -1,16 +1,16 @@
 """Separate whole tracks into vocals and accompaniment with any registered model.
 
-The model estimates the vocals in its declared kind (``hw2sep.estimate``); the accompaniment follows
+The model estimates the vocals in its declared kind (``hw2sep.separation.runner``); the accompaniment follows
 that kind's rule: the residual max(|X| - V, 0) of a magnitude (one 8.9 M-parameter Open-Unmix serves
 both targets; two would exceed the 10 M bound), X - V of a complex STFT, x - v of a waveform. A model
 that estimates both targets itself (conditioned, e.g. LaSAFT) gives its own accompaniment. Waveforms
 come from the model itself (``direct``, complex and waveform models) or from the estimated magnitudes
-with a reconstruction method of ``hw2sep.phase`` (mixture phase, Wiener, Griffin-Lim), so the
+with a reconstruction method of ``hw2sep.dsp.phase`` (mixture phase, Wiener, Griffin-Lim), so the
 assignment's Task 2 exists for every model. Everything uses the model's own STFT.
 
 Memory stays bounded on long tracks: the model's own output and the mixture-phase, Wiener and
 Griffin-Lim methods stream the track in blocks of ``chunk_seconds`` with ``context_seconds`` on each side
-(``hw2sep.streaming``; the same numbers as the whole track), so neither the network's activations nor
+(``hw2sep.dsp.streaming``; the same numbers as the whole track), so neither the network's activations nor
 the spectrograms ever cover the whole track (a 10-minute track peaks at 1.4-2.5 GB). librosa's
 Griffin-Lim, mel and the vocoders still take whole-track estimates.
 """
@@ -25,12 +25,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from hw2sep.checkpoint import checkpoint_digest
+from hw2sep.models.checkpoint import checkpoint_digest
 from hw2sep.errors import Hw2sepError
-from hw2sep.estimate import Estimate, call_model, estimate_track, model_input
+from hw2sep.separation.runner import Estimate, call_model, estimate_track, model_input
 from hw2sep.names import METHODS, TARGETS
-from hw2sep.phase import reconstruct
-from hw2sep.streaming import STREAM_METHODS, separate_streaming, seconds_to_frames
+from hw2sep.dsp.phase import reconstruct
+from hw2sep.dsp.streaming import STREAM_METHODS, separate_streaming, seconds_to_frames
 
 # How each reconstruction label of ``hw2sep.names.METHODS`` is made: (phase.reconstruct method, options);
 # None = the model's own output (complex STFT or waveform).
@@ -104,7 +104,7 @@ class Separator:
             name, options = RECONSTRUCTIONS[method]
             if name == "vocoder" and options["features"] not in self.vocoders:
                 raise Hw2sepError(f"method '{method}' needs a {options['features']} vocoder checkpoint: give --vocoder FILE "
-                                  f"(train one with python -m hw2sep.train_vocoder --features {options['features']} "
+                                  f"(train one with python -m hw2sep.training.train_vocoder --features {options['features']} "
                                   "--stft-from YOUR_SEPARATOR.pt)")
 
     def settings(self, method: str, **phase_options) -> dict:
@@ -151,7 +151,7 @@ class Separator:
 
         ``phase_options`` go to the reconstruction (gl_iterations, gl_init, seed, wiener_iterations, ...).
         The model's own output and the mixture-phase, Wiener and Griffin-Lim methods stream the track in
-        blocks (``hw2sep.streaming``: bounded memory, the same numbers as the whole track); the others
+        blocks (``hw2sep.dsp.streaming``: bounded memory, the same numbers as the whole track); the others
         (librosa's Griffin-Lim, mel, vocoders) run on whole-track estimates.
         """
         self.check(methods)
@@ -170,7 +170,7 @@ class Separator:
         return out
 
     def _stream(self, mixture, method: str, own_output: bool, residual: bool, **phase_options) -> np.ndarray:
-        """``hw2sep.streaming`` with this model as the block estimator. Shape: (C, N) -> (2, C, N)."""
+        """``hw2sep.dsp.streaming`` with this model as the block estimator. Shape: (C, N) -> (2, C, N)."""
         model, targets = self.model, self.model.targets
         complex_out = own_output and model.predicts == "complex"
 

@@ -17,7 +17,7 @@ import torch
 
 from hw2sep import SAMPLE_RATE, TARGETS
 from hw2sep.errors import Hw2sepError
-from hw2sep.prep import check_source, load_manifest, load_source
+from hw2sep.data.npy_cache import check_source, load_manifest, load_source
 
 
 @dataclass

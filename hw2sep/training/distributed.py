@@ -1,6 +1,6 @@
 """Multi-GPU training with DistributedDataParallel: the few helpers ``train.py`` calls, no-ops in one process.
 
-    torchrun --nproc_per_node 4 -m hw2sep.train --config configs/umx.json --npy-root NPY
+    torchrun --nproc_per_node 4 -m hw2sep.training.train --config configs/umx.json --npy-root NPY
 
 torchrun (or ``python -m torch.distributed.run``) starts one process per GPU and sets ``RANK``,
 ``WORLD_SIZE`` and ``LOCAL_RANK``; ``launched`` joins them into a process group (nccl on CUDA, gloo

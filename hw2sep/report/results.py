@@ -24,7 +24,7 @@ class DamagedResultError(Hw2sepError):
     """A result file that exists but cannot be trusted (cut off, non-numeric cells): never read in part."""
 
 
-EVALUATE_AGAIN = ("rerun python -m hw2sep.evaluate with the same --out: it rewrites the csv files from the scored "
+EVALUATE_AGAIN = ("rerun python -m hw2sep.evaluation.evaluate with the same --out: it rewrites the csv files from the scored "
                   "tracks, which it keeps")
 
 
@@ -70,8 +70,8 @@ def read_log(run: str | Path) -> list[dict]:
     """Training log rows (epoch, train_loss, valid_loss, lr, ...) from RUN/log.csv (or a csv path), as numbers."""
     path = Path(run)
     path = path if path.suffix == ".csv" else path / "log.csv"
-    repair = "it is written by python -m hw2sep.train; restore it from a copy of the run folder or train again"
-    rows = _read_csv(path, "training log", "train first (python -m hw2sep.train or notebooks/02_train.ipynb)", repair)
+    repair = "it is written by python -m hw2sep.training.train; restore it from a copy of the run folder or train again"
+    rows = _read_csv(path, "training log", "train first (python -m hw2sep.training.train or notebooks/02_train.ipynb)", repair)
     out = []
     for line, row in enumerate(rows, start=2):
         out.append({k: _number(v, path, line, k, repair, whole=k == "epoch") for k, v in row.items()})
@@ -84,7 +84,7 @@ def read_comparison(results: str | Path) -> list[dict]:
     """Rows of RESULTS/comparison.csv with numeric SDR columns and integer (or None) epochs."""
     path = Path(results)
     path = path if path.suffix == ".csv" else path / "comparison.csv"
-    rows = _read_csv(path, "comparison table", "evaluate first (python -m hw2sep.evaluate or notebooks/03_evaluate_epochs.ipynb)",
+    rows = _read_csv(path, "comparison table", "evaluate first (python -m hw2sep.evaluation.evaluate or notebooks/03_evaluate_epochs.ipynb)",
                      EVALUATE_AGAIN)
     for line, row in enumerate(rows, start=2):
         row["epoch"] = _number(row.get("epoch"), path, line, "epoch", EVALUATE_AGAIN, whole=True)
@@ -187,7 +187,7 @@ def read_checkpoint_meta(run: str | Path, names: Sequence[str] = ("best", "last"
     candidates = [run / f"{n}.json" for n in names] + sorted(run.glob("epoch_*.json"), reverse=True)
     for path in candidates:
         if path.exists():
-            from hw2sep.checkpoint import read_meta  # the same checks as every other checkpoint reader
+            from hw2sep.models.checkpoint import read_meta  # the same checks as every other checkpoint reader
             try:
                 meta = read_meta(path)
             except Hw2sepError as err:

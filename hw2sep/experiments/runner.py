@@ -1,7 +1,7 @@
 """Train a set of runs with one budget, evaluate each on the test set, and tabulate them (optional tasks).
 
-    python -m hw2sep.experiment configs/experiments/structure.json --npy-root NPY --musdb-root ROOT --out WORK/experiments
-    python -m hw2sep.experiment configs/experiments/compare_models.json --npy-root NPY --musdb-root ROOT --smoke
+    python -m hw2sep.experiments.runner configs/experiments/structure.json --npy-root NPY --musdb-root ROOT --out WORK/experiments
+    python -m hw2sep.experiments.runner configs/experiments/compare_models.json --npy-root NPY --musdb-root ROOT --smoke
 
 An experiment file names a base config, overrides for every run, the runs (each a ``vary`` label and its
 own overrides, or its own config file), one budget (``{"epochs": N}`` or ``{"minutes": M}``: stop after
@@ -32,15 +32,15 @@ from typing import NamedTuple, Sequence
 import torch
 
 from hw2sep import TARGETS
-from hw2sep.checkpoint import read_meta
-from hw2sep.devices import resolve_device
+from hw2sep.models.checkpoint import read_meta
+from hw2sep.common.devices import resolve_device
 from hw2sep.errors import Hw2sepError, run_cli
-from hw2sep.evaluate import evaluate
-from hw2sep.fileio import read_json_file, write_csv, write_json, write_text
-from hw2sep.losses import get_loss
+from hw2sep.evaluation.evaluate import evaluate
+from hw2sep.common.files import read_json_file, write_csv, write_json, write_text
+from hw2sep.training.losses import get_loss
 from hw2sep.models import MODELS, build_model, model_config
-from hw2sep.separate import check_methods, main_method
-from hw2sep.train import TrainConfig, fit, load_config
+from hw2sep.separation.separator import check_methods, main_method
+from hw2sep.training.train import TrainConfig, fit, load_config
 
 REPO = Path(__file__).resolve().parents[1]
 EXPERIMENT_KEYS = ("name", "description", "base", "set", "runs", "budget", "evaluate", "smoke")
@@ -259,7 +259,7 @@ def read_per_track_sdr(folder: str | Path, token: str = "main") -> dict[str, dic
 
 def make_figures(folder: str | Path) -> list[Path]:
     """Draw the experiment's figures beside its table (matplotlib is imported only here)."""
-    from hw2sep.experiment_plots import plot_experiment
+    from hw2sep.experiments.plots import plot_experiment
     folder = Path(folder)
     with open(folder / "table.csv", newline="") as f:
         rows = list(csv.DictReader(f))

@@ -23,13 +23,13 @@ from pathlib import Path
 import torch
 
 from hw2sep import SAMPLE_RATE
-from hw2sep.checkpoint import load_state, read_meta
-from hw2sep.datasets import Augment, ExcerptDataset, TrackDataset, apply_augmentation
-from hw2sep.devices import resolve_device
+from hw2sep.models.checkpoint import load_state, read_meta
+from hw2sep.data.excerpts import Augment, ExcerptDataset, TrackDataset, apply_augmentation
+from hw2sep.common.devices import resolve_device
 from hw2sep.errors import Hw2sepError
-from hw2sep.fileio import write_csv
-from hw2sep.prep import load_manifest
-from hw2sep.transforms import stft
+from hw2sep.common.files import write_csv
+from hw2sep.data.npy_cache import load_manifest
+from hw2sep.dsp.stft import stft
 from hw2sep.vocoder.checkpoint import save_vocoder, stft_from_checkpoint, vocoder_config
 from hw2sep.vocoder.discriminators import Discriminators, discriminator_loss, feature_matching_loss, generator_loss
 from hw2sep.vocoder.losses import MelL1, multi_resolution_stft_loss
