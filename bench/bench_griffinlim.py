@@ -1,4 +1,4 @@
-"""Benchmark: torch Griffin-Lim (hw2sep.dsp.phase.griffinlim) against librosa.griffinlim.
+"""Benchmark: torch Griffin-Lim (hw2sep.dsp.griffinlim.griffinlim) against librosa.griffinlim.
 
 Same magnitudes for both (the stempeg MUSDB18 excerpt tiled to --seconds; vocals and
 accompaniment, stereo), float32, 32 iterations, momentum 0.99, the same random initial phase.
@@ -20,7 +20,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from hw2sep.dsp import phase  # noqa: E402
+from hw2sep.dsp import griffinlim as phase  # noqa: E402
 from hw2sep.dsp.stft import stft  # noqa: E402
 
 RATE = 44100

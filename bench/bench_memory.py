@@ -55,8 +55,8 @@ def child(path: str, method: str, minutes: float, gl_iterations: int, device: st
     import numpy as np
     import torch
 
-    from hw2sep.dsp import phase
-    from hw2sep.dsp.streaming import separate_streaming
+    from hw2sep.dsp import reconstruct as phase
+    from hw2sep.dsp.reconstruct import separate_streaming
     from hw2sep.dsp.stft import stft
 
     mixture = np.random.default_rng(0).standard_normal((2, int(minutes * 60 * RATE)), dtype=np.float32)

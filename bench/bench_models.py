@@ -45,7 +45,8 @@ from hw2sep import SAMPLE_RATE, TARGETS  # noqa: E402
 from hw2sep.common.devices import resolve_device  # noqa: E402
 from hw2sep.training.losses import get_loss  # noqa: E402
 from hw2sep.models import MODELS, build_model, count_parameters, model_config  # noqa: E402
-from hw2sep.separation.separator import Separator, main_method  # noqa: E402
+from hw2sep.dsp.methods import main_method  # noqa: E402
+from hw2sep.separation.separator import Separator  # noqa: E402
 from hw2sep.training.train import batch_loss  # noqa: E402
 
 REFERENCE = "umx"  # the ratio columns divide by this registry entry's figures

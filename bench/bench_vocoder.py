@@ -38,7 +38,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from hw2sep import SAMPLE_RATE, TARGETS  # noqa: E402
-from hw2sep.dsp import phase  # noqa: E402
+from hw2sep.dsp import griffinlim as phase  # noqa: E402
 from hw2sep.data.musdb import list_tracks  # noqa: E402
 from hw2sep.evaluation.metrics import bss_eval, track_median  # noqa: E402
 from hw2sep.dsp.stft import istft, stft  # noqa: E402

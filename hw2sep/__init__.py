@@ -1,11 +1,9 @@
-"""hw2sep: vocals / accompaniment separation for HW2 (MUSDB18, Open-Unmix, Griffin-Lim).
+"""hw2sep: vocals / accompaniment separation for HW2 (MUSDB18, Open-Unmix and a zoo, Griffin-Lim), by pipeline stage.
 
-One concern per module: `names` (sample rate, stems, targets, metric and method names), `data`
-(datasets on disk), `toy` (procedural MUSDB), `prep` (npy cache), `datasets` (torch training data),
-`transforms` (STFT), `models` (networks), `train`, `checkpoint`, `devices`, `phase`
-(reconstruction), `separate`, `metrics` (BSS Eval v4 / v3), `evaluate`, `samples`, `infer` (the TA's
-command), `results` (reading result files); `report/` holds what the notebooks and the PDF report
-use: `notebook`, `settings`, `plots`, `slides`, `text`, `build`.
+The package face: ``names`` (sample rate, stems, targets, metric names), ``errors`` and ``infer`` (the TA's command).
+Stages, each a subpackage whose docstring says what it owns and may import: ``common``, ``dsp``, ``data``,
+``models``, ``vocoder``, ``separation``, ``training``, ``evaluation``, ``experiments``, ``notebook``, ``report``,
+``cli`` (every ``hw2sep-NAME`` command; ``python -m hw2sep`` lists them).
 """
 
 from hw2sep.names import SAMPLE_RATE, STEMS, TARGETS  # noqa: F401  (re-exported: `from hw2sep import SAMPLE_RATE`)

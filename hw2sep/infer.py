@@ -23,9 +23,9 @@ import time  # noqa: E402
 from hw2sep.models.checkpoint import read_meta  # noqa: E402
 from hw2sep.errors import Hw2sepError, run_cli  # noqa: E402
 from hw2sep.evaluation.evaluate import add_common_arguments, evaluate, format_table  # noqa: E402
-from hw2sep.models import build_model  # noqa: E402
 from hw2sep.report.results import read_per_track  # noqa: E402
-from hw2sep.separation.separator import METHODS, default_methods  # noqa: E402
+from hw2sep.dsp.methods import METHODS, TOKENS  # noqa: E402
+from hw2sep.separation.separator import methods_for  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = REPO / "models" / "umx_vocals.pt"
@@ -35,22 +35,13 @@ global  median over tracks of one SDR per whole track (BSRNN/DTTNet-style papers
 LSD   log-spectral distance in dB (median over tracks; lower is better): ignores phase, unlike SDR"""
 
 
-def phase_methods(phase: str, model) -> list[str]:
-    """``--phase`` as method labels: ``both`` = the model's own reconstruction and Griffin-Lim."""
-    methods = default_methods(model) if phase == "both" else [m for m in phase.split(",") if m]
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown or not methods:
-        raise Hw2sepError(f"--phase {phase}: choose both, or comma-separated methods from {', '.join(METHODS)}")
-    return methods
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--musdb-root", default=None, help="MUSDB18 or MUSDB18-HQ root (default: embedded toy set)")
     parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT), help="model .pt (json beside it)")
     parser.add_argument("--phase", default="both",
-                        help="both (default: the model's own reconstruction, i.e. the mixture phase for magnitude "
-                             f"models, and Griffin-Lim), or comma-separated methods: {', '.join(METHODS)}")
+                        help=f"comma-separated methods ({', '.join(METHODS)}) or tokens: "
+                             + "; ".join(f"{k} = {v}" for k, v in TOKENS.items()))
     parser.add_argument("--out", default=str(REPO / "results" / "infer"), help="results folder")
     parser.add_argument("--samples", default=str(REPO / "samples"), help="listening samples folder")
     parser.add_argument("--sample-tracks", type=int, default=3, help="tracks to write samples for")
@@ -69,7 +60,7 @@ def main(argv=None) -> None:
     if meta.get("demo") and args.musdb_root is not None:
         print("note: this is the toy demo checkpoint, not a MUSDB18 model; see README.txt to ship yours")
 
-    methods = phase_methods(args.phase, build_model(meta["model"], meta["config"]))
+    methods = methods_for(args.checkpoint, [m for m in args.phase.split(",") if m])
     rows = evaluate([args.checkpoint], root, args.out, subset="test", methods=methods, n_tracks=args.tracks,
                     metric=args.metric, device=args.device, samples_dir=args.samples,
                     n_sample_tracks=args.sample_tracks, workers=args.workers,

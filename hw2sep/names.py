@@ -1,4 +1,4 @@
-"""One word, one definition: the sample rate, stem and target names, metric names and method labels.
+"""One word, one definition: the sample rate, stem and target names, metric names (methods: hw2sep.dsp.methods).
 
 Everything else imports these; nothing retypes them.
 """
@@ -9,27 +9,3 @@ SAMPLE_RATE = 44100
 STEMS = ("drums", "bass", "other", "vocals")  # the MUSDB18 stems besides the mixture
 TARGETS = ("vocals", "accompaniment")  # what the model separates; accompaniment = drums + bass + other
 METRICS = ("SDR", "ISR", "SIR", "SAR")  # BSS Eval image metrics, in the order museval.evaluate returns them
-
-# Reconstruction labels (evaluation, CLIs, result folders) -> human text for tables, plots and the report.
-METHODS = {
-    "mixture": "mixture phase",
-    "wiener": "Wiener filter (EM)",
-    "griffinlim": "Griffin-Lim (random init)",
-    "griffinlim-librosa": "librosa.griffinlim",
-    "griffinlim-mixinit": "Griffin-Lim (mixture-phase init)",
-    "mel": "mel -> Griffin-Lim (librosa)",
-    "direct": "model's own output",
-    "residual": "own output, accompaniment = mix - vocals",
-    "vocoder": "trained mel vocoder",
-    "vocoder-linear": "trained vocoder (linear magnitude)",
-}
-
-
-def method_label(method: str, width: int | None = None) -> str:
-    """The human text of a reconstruction label (the label itself when unknown), wrapped to `width` chars."""
-    text = METHODS.get(method, method)
-    if width is None:
-        return text
-    import textwrap
-
-    return "\n".join(textwrap.wrap(text, width)) or text

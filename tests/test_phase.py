@@ -1,4 +1,4 @@
-"""hw2sep.dsp.phase on real audio: the MUSDB18 excerpt that stempeg ships (oracle magnitudes)."""
+"""The reconstruction methods on real audio: the MUSDB18 excerpt that stempeg ships (oracle magnitudes)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from hw2sep.dsp import phase
+from hw2sep.dsp import griffinlim, reconstruct, wiener
+from hw2sep.dsp.methods import METHODS
 from hw2sep.errors import Hw2sepError
 from hw2sep.dsp.stft import stft
 
@@ -46,35 +47,34 @@ def oracle_sdr(stems: torch.Tensor, oracle: dict[str, object]) -> dict[str, list
             "wiener0": {"method": "wiener", "wiener_iterations": 0},
             "wiener1": {"method": "wiener", "wiener_iterations": 1},
             "gl_random": {"method": "griffinlim"},
-            "gl_mixture": {"method": "griffinlim", "gl_init": "mixture"}}
+            "gl_mixture": {"method": "griffinlim-mixinit"}}
     out = {}
     for name, kwargs in runs.items():
-        estimate = phase.reconstruct(oracle["mix_stft"], oracle["mags"], length=oracle["length"],
+        estimate = reconstruct.reconstruct(oracle["mix_stft"], oracle["mags"], length=oracle["length"],
                                      **kwargs)
         out[name] = [sdr(stems[j], estimate[j]) for j in range(2)]
     return out
 
 
 def test_random_phase_is_librosas_draw() -> None:
-    shape = (2, 3, 5, 7)
-    expected = np.exp(2j * np.pi * np.random.RandomState(3).random(size=shape))
-    got = phase.random_phase(shape, seed=3, dtype=torch.complex128)
-    assert np.allclose(got.numpy(), expected, rtol=0, atol=1e-15)
+    expected = np.exp(2j * np.pi * np.random.RandomState(3).random(size=(5, 7)))
+    draw = griffinlim.RandomPhase(np.random.RandomState(3), 5, 7, torch.device("cpu"), torch.complex128)
+    assert np.allclose(draw(slice(0, 7)).T.numpy(), expected, rtol=0, atol=1e-15)
 
 
 def test_torch_griffinlim_equals_librosa_float64(stems: torch.Tensor) -> None:
     short = stems[..., :2 * RATE].double()  # 2 s, 2 sources x stereo
     mags = stft(short).abs()
-    ours = phase.griffinlim(mags, short.shape[-1], n_iter=32, seed=5)
-    ref = phase.griffinlim_librosa(mags, short.shape[-1], n_iter=32, seed=5)
+    ours = griffinlim.griffinlim(mags, short.shape[-1], n_iter=32, seed=5)
+    ref = griffinlim.griffinlim_librosa(mags, short.shape[-1], n_iter=32, seed=5)
     assert ours.dtype == ref.dtype == torch.float64
     assert float((ours - ref).norm() / ref.norm()) < 1e-6
 
 
 def test_torch_griffinlim_matches_librosa_float32_sdr(stems: torch.Tensor, oracle) -> None:
     args = (oracle["mix_stft"], oracle["mags"])
-    ours = phase.reconstruct(*args, "griffinlim", oracle["length"], seed=1)
-    ref = phase.reconstruct(*args, "griffinlim-librosa", oracle["length"], seed=1)
+    ours = reconstruct.reconstruct(*args, "griffinlim", oracle["length"], seed=1)
+    ref = reconstruct.reconstruct(*args, "griffinlim-librosa", oracle["length"], seed=1)
     assert ours.dtype == ref.dtype == torch.float32
     for j in range(2):
         assert abs(sdr(stems[j], ours[j]) - sdr(stems[j], ref[j])) < 0.05
@@ -82,17 +82,17 @@ def test_torch_griffinlim_matches_librosa_float32_sdr(stems: torch.Tensor, oracl
 
 def test_griffinlim_seed_is_deterministic_and_matters(oracle) -> None:
     mags, length = oracle["mags"][0], oracle["length"]
-    first = phase.griffinlim(mags, length, n_iter=2, seed=0)
-    assert torch.equal(first, phase.griffinlim(mags, length, n_iter=2, seed=0))
-    assert not torch.allclose(first, phase.griffinlim(mags, length, n_iter=2, seed=1))
+    first = griffinlim.griffinlim(mags, length, n_iter=2, seed=0)
+    assert torch.equal(first, griffinlim.griffinlim(mags, length, n_iter=2, seed=0))
+    assert not torch.allclose(first, griffinlim.griffinlim(mags, length, n_iter=2, seed=1))
 
 
 def test_griffinlim_chunking_keeps_librosas_random_stream(oracle, monkeypatch) -> None:
     mags, length = oracle["mags"].double(), oracle["length"]
-    whole = phase.griffinlim(mags, length, n_iter=3, seed=2)
-    monkeypatch.setattr(phase, "_GL_CHUNK", 1)  # one signal per batch, several threads
-    monkeypatch.setattr(phase, "_BLOCK", 7)
-    assert torch.allclose(phase.griffinlim(mags, length, n_iter=3, seed=2), whole,
+    whole = griffinlim.griffinlim(mags, length, n_iter=3, seed=2)
+    monkeypatch.setattr(griffinlim, "_BLOCK", 7)  # small FFT blocks, phase drawn in small groups
+    monkeypatch.setattr(griffinlim, "_PHASE_GROUP", 14)
+    assert torch.allclose(griffinlim.griffinlim(mags, length, n_iter=3, seed=2), whole,
                           rtol=0, atol=1e-10)
 
 
@@ -117,20 +117,20 @@ def test_wiener_beats_mixture_phase(oracle_sdr) -> None:
 
 def test_wiener_estimates_sum_to_mixture(oracle) -> None:
     mix, mags = oracle["mix_stft"], oracle["mags"]
-    soft = phase.wiener(mix, mags, iterations=0)
+    soft = wiener.wiener(mix, mags, iterations=0)
     assert float((soft.sum(0) - mix).norm() / mix.norm()) < 1e-5
     assert bool((soft.abs() <= mix.abs() * (1 + 1e-5)).all())  # a soft mask never amplifies
-    refined = phase.wiener(mix, mags, iterations=1)
+    refined = wiener.wiener(mix, mags, iterations=1)
     assert refined.shape == mags.shape and refined.dtype == mix.dtype
     assert float((refined.sum(0) - mix).norm() / mix.norm()) < 2e-2  # sqrt(eps) loading
 
 
 @pytest.mark.parametrize("channels", [1, 2])
-@pytest.mark.parametrize("method", phase.METHODS)
+@pytest.mark.parametrize("method", [m for m, row in METHODS.items() if row.engine in reconstruct.ENGINES and row.engine != "own"])
 def test_shapes_and_exact_lengths(stems: torch.Tensor, method: str, channels: int) -> None:
     sources = stems[:, :channels, :RATE // 2 + 123]  # odd length, not a multiple of the hop
     length = sources.shape[-1]
-    out = phase.reconstruct(stft(sources.sum(0)), stft(sources).abs(), method, length,
+    out = reconstruct.reconstruct(stft(sources.sum(0)), stft(sources).abs(), method, length,
                             gl_iterations=2)
     assert out.shape == (2, channels, length)
     assert out.dtype == torch.float32 and bool(torch.isfinite(out).all())
@@ -139,6 +139,6 @@ def test_shapes_and_exact_lengths(stems: torch.Tensor, method: str, channels: in
 def test_unknown_names_raise(oracle) -> None:
     args = (oracle["mix_stft"], oracle["mags"])
     with pytest.raises(Hw2sepError, match="unknown reconstruction method 'magic'"):
-        phase.reconstruct(*args, "magic", oracle["length"])
-    with pytest.raises(Hw2sepError, match="Griffin-Lim init"):
-        phase.reconstruct(*args, "griffinlim", oracle["length"], gl_init="zeros")
+        reconstruct.reconstruct(*args, "magic", oracle["length"])
+    with pytest.raises(Hw2sepError, match="unknown reconstruction setting"):
+        reconstruct.reconstruct(*args, "griffinlim", oracle["length"], gl_init="zeros")

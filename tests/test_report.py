@@ -418,7 +418,7 @@ def test_a_smoke_experiment_is_shown_and_marked(experiments, fifty, tmp_path):
 
 def test_phase_slide_lists_every_method_with_sdr_and_lsd(tmp_path):
     """comparison.csv with the vocoders: the phase slide has their rows, SDR and LSD; no vocoder line is missing."""
-    from hw2sep.names import method_label
+    from hw2sep.dsp.methods import method_label
     from hw2sep.report.build import build_report, load_config
     from hw2sep.report.optional import MISSING_TITLE, PHASE_TITLE
 

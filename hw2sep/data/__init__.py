@@ -1,1 +1,6 @@
-"""data"""
+"""Data: MUSDB18 / MUSDB18-HQ on disk (``musdb``), the procedural toy MUSDB (``toy``), the npy cache training reads
+(``npy_cache``, with its manifest and fingerprint) and the training excerpts with augmentation (``excerpts``).
+
+Owns: which tracks exist, the validation split, and the rule that the test subset never feeds training.
+May import: hw2sep.names, hw2sep.errors, hw2sep.common.
+"""

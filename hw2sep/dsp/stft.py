@@ -59,6 +59,11 @@ def istft(spec: torch.Tensor, length: int, n_fft: int = N_FFT, hop: int = HOP, w
     return audio.reshape(*shape[:-2], length)
 
 
+def with_phase_of(magnitude: torch.Tensor, spec: torch.Tensor) -> torch.Tensor:
+    """``magnitude`` with the phase of the complex ``spec`` (the mixture phase). Shape: broadcastable, same frames."""
+    return magnitude * torch.exp(1j * spec.angle()).to(spec.dtype)
+
+
 def bandwidth_to_max_bin(rate: float, n_fft: int, bandwidth: float) -> int:
     """Number of STFT bins whose centre frequency is at most `bandwidth` Hz (Open-Unmix's rule)."""
     bin_hz = rate / n_fft

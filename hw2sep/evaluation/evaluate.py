@@ -23,7 +23,8 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from hw2sep.names import METHODS, METRICS, SAMPLE_RATE, TARGETS
+from hw2sep.names import METRICS, SAMPLE_RATE, TARGETS
+from hw2sep.dsp.methods import METHODS
 from hw2sep.models.checkpoint import checkpoint_digest, load_model
 from hw2sep.data.musdb import list_tracks
 from hw2sep.common.devices import resolve_device

@@ -39,7 +39,8 @@ from hw2sep.evaluation.evaluate import evaluate
 from hw2sep.common.files import read_json_file, write_csv, write_json, write_text
 from hw2sep.training.losses import get_loss
 from hw2sep.models import MODELS, build_model, model_config
-from hw2sep.separation.separator import check_methods, main_method
+from hw2sep.dsp.methods import resolve_methods
+from hw2sep.separation.separator import methods_for
 from hw2sep.training.train import TrainConfig, fit, load_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -187,18 +188,10 @@ def evaluate_run(run: Run, record: dict, settings: dict, musdb_root: str | Path,
                  progress: bool = True) -> list[dict]:
     """Score the run's best checkpoint on the test set (cached tracks are skipped); returns comparison rows."""
     out = Path(run.config.out)
-    methods = run_methods(out / "best", settings["methods"])
+    methods = methods_for(out / "best", settings["methods"])
     return evaluate([out / "best.pt"], musdb_root, out / "results", subset="test", methods=methods,
                     n_tracks=settings["tracks"], metric=settings["metric"], device=device, progress=progress,
                     gl_iterations=settings["gl_iterations"])
-
-
-def run_methods(checkpoint: str | Path, tokens: Sequence[str]) -> list[str]:
-    """The evaluation methods of a checkpoint: ``main`` becomes the model's own reconstruction."""
-    meta = read_meta(checkpoint)
-    main = main_method(build_model(meta["model"], meta["config"]).predicts)
-    methods = list(dict.fromkeys(main if t == "main" else t for t in tokens))
-    return methods
 
 
 def write_table(folder: str | Path) -> list[dict]:
@@ -224,7 +217,7 @@ def table_row(run_dir: Path, tokens: Sequence[str]) -> dict:
     """One table row from a run folder: its record, best checkpoint json and evaluation summaries."""
     meta, record = read_meta(run_dir / "best"), _read_json(run_dir / RUN_RECORD) or {}
     config = meta.get("train", {})
-    main = run_methods(run_dir / "best", ["main"])[0]
+    main = methods_for(run_dir / "best", ["main"])[0]
     row = {"run": run_dir.name, "model": meta["model"], "parameters": meta["parameters"], "pretrained": "no",
            "code_origin": MODELS[meta["model"]].origin, "varied": record.get("varied", ""),
            "epochs": record.get("epochs"), "best_epoch": meta.get("epoch"), "budget": record.get("stopped_by", ""),
@@ -247,7 +240,7 @@ def read_per_track_sdr(folder: str | Path, token: str = "main") -> dict[str, dic
         run_dir = folder / "runs" / name
         if not (run_dir / "best.json").exists():
             continue
-        method = run_methods(run_dir / "best", [token])[0]
+        method = methods_for(run_dir / "best", [token])[0]
         path = run_dir / "results" / "best" / method / "per_track.csv"
         if path.exists():
             with open(path, newline="") as f:
@@ -351,7 +344,7 @@ def _check_evaluate(settings: dict, path: Path) -> dict:
     methods = settings["methods"]
     tokens = methods if isinstance(methods, list) else re.split(r"[+,]", str(methods))
     tokens = [t.strip() for t in tokens if t.strip()]
-    check_methods([t for t in tokens if t != "main"])
+    resolve_methods(tokens)
     if settings["metric"] not in ("museval", "fast"):
         raise Hw2sepError(f"experiment {path}: evaluate metric must be museval or fast, got {settings['metric']!r}")
     if not tokens or (settings["tracks"] is not None and (not isinstance(settings["tracks"], int) or settings["tracks"] < 1)):

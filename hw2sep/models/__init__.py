@@ -2,7 +2,9 @@
 
 Each entry is one line: the class, its config dataclass, the options of a tiny instance (for tests on
 CPU) and where the code comes from (for the comparison table). What a model predicts, its STFT and its
-default loss are declared by the class itself (``hw2sep.models.base``).
+default loss are declared by the class itself (``hw2sep.models.base``); ``checkpoint`` saves and loads weights with
+their json. A new model is one module here, one config file in configs/ and one line in ``MODELS``.
+May import: hw2sep.dsp, hw2sep.common, hw2sep.names, hw2sep.errors.
 """
 
 from __future__ import annotations

@@ -296,7 +296,7 @@ def write_run_samples(folder: str | os.PathLike, musdb_root: str | os.PathLike, 
     import json
 
     from hw2sep.evaluation.evaluate import evaluate
-    from hw2sep.experiments.runner import run_methods
+    from hw2sep.separation.separator import methods_for
 
     folder = Path(folder)
     info = json.loads((folder / "experiment.json").read_text())
@@ -305,7 +305,7 @@ def write_run_samples(folder: str | os.PathLike, musdb_root: str | os.PathLike, 
         run = folder / "runs" / name
         if not (run / "best.pt").exists():
             continue
-        evaluate([run / "best.pt"], musdb_root, run / "results", methods=run_methods(run / "best", settings["methods"]),
+        evaluate([run / "best.pt"], musdb_root, run / "results", methods=methods_for(run / "best", settings["methods"]),
                  n_tracks=settings["tracks"], metric=settings["metric"], device=device, progress=False,
                  gl_iterations=settings["gl_iterations"], samples_dir=run / "samples", n_sample_tracks=n_sample_tracks)
         written.append(run / "samples")

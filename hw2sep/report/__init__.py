@@ -1,4 +1,7 @@
-"""What the notebooks and the PDF report use: `notebook` (workspace, settings, listening panel),
-`plots` (figures), `slides` (16:9 PDF pages), `text` (the report's generated words and tables) and
-`build` (the report itself). They only read result files; none of them trains or separates.
+"""The PDF report, built from result files only: ``results`` (reading comparison.csv, per-track csv, log.csv and
+checkpoint jsons), ``plots`` (figures), ``slides`` (16:9 PDF pages), ``text`` (the generated words and tables),
+``optional`` (the optional-task slides) and ``build`` (the report).
+
+May import: hw2sep.names, hw2sep.errors, hw2sep.common.files, hw2sep.dsp.methods (torch-free). Never torch, and never
+training, separation, evaluation or models: the report reads what those wrote.
 """

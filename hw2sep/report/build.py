@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from hw2sep.errors import Hw2sepError
-from hw2sep.names import method_label
+from hw2sep.dsp.methods import method_label
 from hw2sep.report import optional, plots, text
 from hw2sep.report.results import (DamagedResultError, best_epoch, epochs_to_show, phase_checkpoint, read_checkpoint_meta, read_comparison,
                             read_log, read_per_track)

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Sequence
 
 from hw2sep.errors import Hw2sepError
-from hw2sep.names import TARGETS, method_label
+from hw2sep.names import TARGETS
+from hw2sep.dsp.methods import method_label
 from hw2sep.report.results import DamagedResultError, find_row, methods_of
 from hw2sep.report.slides import PAGE, Deck, bullets, image, table, wrap
 from hw2sep.report.text import checkpoint_label, fmt

@@ -18,7 +18,8 @@ from matplotlib.figure import Figure
 
 from hw2sep.errors import Hw2sepError
 from hw2sep.common.files import atomic_path
-from hw2sep.names import SAMPLE_RATE, TARGETS, method_label
+from hw2sep.names import SAMPLE_RATE, TARGETS
+from hw2sep.dsp.methods import method_label
 from hw2sep.report.results import epoch_checkpoints, find_row, read_comparison, read_log, read_per_track
 
 FONT, TITLE = 14, 18

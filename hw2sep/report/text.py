@@ -10,7 +10,8 @@ import math
 from pathlib import Path
 from typing import Sequence
 
-from hw2sep.names import TARGETS, method_label
+from hw2sep.names import TARGETS
+from hw2sep.dsp.methods import method_label
 from hw2sep.report.results import epoch_checkpoints, find_row, methods_of
 
 MISSING = "missing"

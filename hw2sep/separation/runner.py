@@ -15,7 +15,8 @@ from torch import Tensor
 from hw2sep.common.devices import autocast
 from hw2sep.models.base import SeparationModel
 from hw2sep.dsp.stft import STFTParams
-from hw2sep.dsp.stft import istft, stft
+from hw2sep.dsp.blocks import BLOCK_SECONDS, CONTEXT_SECONDS, frame_blocks, seconds_to_frames
+from hw2sep.dsp.stft import istft, stft, with_phase_of
 
 
 class Estimate:
@@ -60,7 +61,7 @@ class Estimate:
             return self.value
         if self.kind == "waveform":
             return self.stft(self.value)
-        return self.value * torch.exp(1j * self.mix_spec.angle())
+        return with_phase_of(self.value, self.mix_spec)
 
     def wave(self) -> Tensor:
         """Shape: (..., C, N)."""
@@ -107,26 +108,26 @@ def run_model(model: SeparationModel, mixture: Tensor, target: str = "vocals", a
     return Estimate(model.predicts, value, mixture, params, mix_spec)
 
 
-def estimate_track(model: SeparationModel, mixture: Tensor, target: str = "vocals", chunk_frames: int = 1292,
-                   context_frames: int = 129, amp: bool = False) -> Estimate:
+def estimate_track(model: SeparationModel, mixture: Tensor, target: str = "vocals", chunk_frames: int | None = None,
+                   context_frames: int | None = None, amp: bool = False) -> Estimate:
     """``run_model`` over a whole track, in chunks of frames with context on each side.
 
     Activations never cover more than ``chunk_frames + 2 * context_frames`` frames; the result equals
-    one whole-track call when the context covers the track. Waveform models chunk samples, with the
+    one whole-track call when the context covers the track (default: the chunker's block and context seconds). Waveform models chunk samples, with the
     same number of hops. Shape: mixture (C, N) -> Estimate with value (C, F, T) or (C, N).
     """
     params = model.stft_params
+    chunk_frames = seconds_to_frames(BLOCK_SECONDS, params.hop) if chunk_frames is None else chunk_frames
+    context_frames = seconds_to_frames(CONTEXT_SECONDS, params.hop) if context_frames is None else context_frames
     if model.predicts == "waveform":
         full, unit = mixture[None], params.hop
     else:
         mix_spec = stft(mixture, **vars(params))
         full, unit = model_input(model, mixture, mix_spec)[None], 1
-    size, step, ctx = full.shape[-1], chunk_frames * unit, context_frames * unit
     out = None
-    for start in range(0, size, step):
-        lo, hi = max(0, start - ctx), min(size, start + step + ctx)
-        chunk = call_model(model, full[..., lo:hi], target, amp)[0]
+    for core, span in frame_blocks(full.shape[-1], chunk_frames * unit, context_frames * unit):
+        chunk = call_model(model, full[..., span], target, amp)[0]
         if out is None:
-            out = chunk.new_empty(*chunk.shape[:-1], size)
-        out[..., start:start + step] = chunk[..., start - lo:start - lo + step]
+            out = chunk.new_empty(*chunk.shape[:-1], full.shape[-1])
+        out[..., core] = chunk[..., core.start - span.start:core.stop - span.start]
     return Estimate(model.predicts, out, mixture, params, None if model.predicts == "waveform" else mix_spec)

@@ -3,7 +3,8 @@
 One concern per module: ``model`` (the Vocos-style network and its config), ``losses`` (spectral
 losses and phase-independent distances), ``discriminators`` (optional adversarial training),
 ``checkpoint`` (save / load, refusing an STFT mismatch with the separator), ``inference``
-(``vocode``: batched, chunked synthesis), ``training`` (``fit_vocoder``; CLI: python -m hw2sep.training.train_vocoder).
+(``vocode``: batched, chunked synthesis). It is trained by hw2sep.training.vocoder (CLI: hw2sep-train-vocoder).
+May import: hw2sep.dsp, hw2sep.models (a separator checkpoint's STFT), hw2sep.common, hw2sep.names, hw2sep.errors.
 
 For the reconstruction methods: ``vocoder = load_vocoder(path, separator.stft_params)`` then
 ``vocode(magnitudes, length, vocoder)``.
