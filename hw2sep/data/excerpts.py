@@ -17,6 +17,7 @@ import torch
 
 from hw2sep import SAMPLE_RATE, TARGETS
 from hw2sep.errors import Hw2sepError
+from hw2sep.data.musdb import training_subsets
 from hw2sep.data.npy_cache import check_source, load_manifest, load_source
 
 
@@ -36,9 +37,7 @@ class Augment:
 
 def _subset_tracks(npy_root, subset: str) -> tuple[dict, list[dict]]:
     """Manifest and tracks of ``subset`` (comma-separated names allowed, e.g. ``train,valid``)."""
-    wanted = [s.strip() for s in subset.split(",") if s.strip()]
-    if "test" in wanted:
-        raise Hw2sepError("the test subset is never used for training or validation (assignment rule)")
+    wanted = training_subsets(subset)
     manifest = load_manifest(npy_root)
     tracks = [t for t in manifest["tracks"] if t["subset"] in wanted]
     if not tracks:

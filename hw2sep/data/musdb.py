@@ -96,6 +96,15 @@ class Track:
         return int(round(info.duration(0) * info.sample_rate(0)))
 
 
+
+def training_subsets(subsets: str | Sequence[str], hint: str = "") -> list[str]:
+    """Subset names from ``subsets`` (comma-separated or a list); the test subset is refused in one line, the
+    assignment's rule: it never feeds training, validation or model choice."""
+    names = [s.strip() for s in (subsets.split(",") if isinstance(subsets, str) else subsets) if s.strip()]
+    if "test" in names:
+        raise Hw2sepError(f"the test subset is never used for training or validation (assignment rule){hint}")
+    return names
+
 def detect_layout(root: str | Path) -> str:
     """Return ``wav`` or ``stems`` for a MUSDB18(-HQ) root, or raise one clear error."""
     root = Path(root)

@@ -29,7 +29,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from hw2sep import SAMPLE_RATE, STEMS, __version__
-from hw2sep.data.musdb import detect_layout, list_tracks
+from hw2sep.data.musdb import detect_layout, list_tracks, training_subsets
 from hw2sep.errors import Hw2sepError
 from hw2sep.common.files import atomic_path, write_json
 
@@ -48,9 +48,8 @@ def convert_to_npy(musdb_root: str | Path, out: str | Path, subsets: Sequence[st
     """
     if dtype not in DTYPES:
         raise Hw2sepError(f"unknown dtype '{dtype}'; choose from {', '.join(DTYPES)}")
-    if "test" in subsets and not allow_test:
-        raise Hw2sepError("refusing to convert the test subset: it is never used for training "
-                          "(pass --allow-test to convert it anyway, e.g. for fast evaluation)")
+    if not allow_test:
+        training_subsets(subsets, " (pass --allow-test to convert it anyway, e.g. for fast evaluation)")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise Hw2sepError(f"--out {out} exists and is not a folder")

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from hw2sep.names import METRICS, SAMPLE_RATE, TARGETS
-from hw2sep.dsp.methods import METHODS
+from hw2sep.dsp.methods import DEFAULTS, METHODS
 from hw2sep.models.checkpoint import checkpoint_digest, load_model
 from hw2sep.data.musdb import list_tracks
 from hw2sep.common.devices import resolve_device
@@ -238,7 +238,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
                              "or mir_eval (BSS Eval v3 per 1 s window, as the assignment's slide; differs from v4)")
     parser.add_argument("--workers", type=int, default=None,
                         help="processes scoring tracks (default: one per core for museval/mir_eval; 0 = in-process)")
-    parser.add_argument("--gl-iterations", type=int, default=32, help="Griffin-Lim iterations")
+    parser.add_argument("--gl-iterations", type=int, default=DEFAULTS["gl_iterations"], help="Griffin-Lim iterations")
     parser.add_argument("--vocoder", nargs="+", default=[], metavar="FILE",
                         help="trained vocoder checkpoint(s) (python -m hw2sep.training.train_vocoder) for the methods "
                              "vocoder (mel) and vocoder-linear")
