@@ -21,7 +21,7 @@ import argparse  # noqa: E402
 import time  # noqa: E402
 
 from hw2sep.models.checkpoint import read_meta  # noqa: E402
-from hw2sep.errors import Hw2sepError, run_cli  # noqa: E402
+from hw2sep.errors import run_cli  # noqa: E402
 from hw2sep.evaluation.evaluate import add_common_arguments, evaluate, format_table  # noqa: E402
 from hw2sep.report.results import read_per_track  # noqa: E402
 from hw2sep.dsp.methods import METHODS, TOKENS  # noqa: E402

@@ -6,10 +6,8 @@ Rerunning skips finished tracks; the test subset is refused unless --allow-test.
 """
 
 import argparse
-import sys
 import time
 
-from hw2sep.errors import run_cli
 from hw2sep.data.npy_cache import DTYPES, convert_to_npy, load_manifest
 
 

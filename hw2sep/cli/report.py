@@ -17,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from hw2sep.errors import Hw2sepError, run_cli
+from hw2sep.errors import Hw2sepError
 from hw2sep.report.build import build_report, load_config, placeholders_left
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,12 +7,10 @@ Rerunning with the same arguments on a finished dataset is a no-op (it serves as
 """
 
 import argparse
-import sys
 import time
 from pathlib import Path
 from typing import Sequence
 
-from hw2sep.errors import run_cli
 from hw2sep.data.toy import make_toy_musdb
 
 

@@ -85,10 +85,9 @@ def _griffinlim(source, length: int, init: str, gl: dict) -> torch.Tensor:
             targets = [mags.new_empty(source.nb_frames, mags.shape[-2], device="cpu") for _ in range(lead.numel())]
         for s, sig in enumerate(mags.reshape(-1, *mags.shape[-2:])):
             targets[s][frames] = sig.T
-    mixture_phase = None
-    if init == "mixture":
-        def mixture_phase(s: int):  # the channel of signal s, read block by block from the mixture
-            return lambda fr: unit_phasors(source.mix_stft(fr, s % lead[1]))
+    def from_mixture(s: int):  # the phase of signal s's channel, read block by block from the mixture
+        return lambda fr: unit_phasors(source.mix_stft(fr, s % lead[1]))
+    mixture_phase = from_mixture if init == "mixture" else None
     gl = dict(gl)
     n_iter, momentum, seed, hop, window = (gl.pop(k) for k in ("n_iter", "momentum", "seed", "hop", "window"))
     out = griffinlim_signals(targets, length, n_iter, momentum, seed, hop, window, mixture_phase, source.device)

@@ -38,7 +38,7 @@ from hw2sep.errors import Hw2sepError, run_cli
 from hw2sep.evaluation.evaluate import evaluate
 from hw2sep.common.files import read_json_file, write_csv, write_json, write_text
 from hw2sep.training.losses import get_loss
-from hw2sep.models import MODELS, build_model, model_config
+from hw2sep.models import MODELS, model_config
 from hw2sep.data.musdb import training_subsets
 from hw2sep.dsp.methods import DEFAULTS, resolve_methods
 from hw2sep.separation.separator import methods_for
