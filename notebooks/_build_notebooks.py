@@ -25,7 +25,11 @@ if "google.colab" in sys.modules:
     drive.mount("/content/drive")                 # MUSDB18 lives on Drive; checkpoints are mirrored there
     repo = DRIVE_REPO if os.path.isdir(os.path.join(DRIVE_REPO, "hw2sep")) else "/content/hw2sep"
     if not os.path.isdir(os.path.join(repo, "hw2sep")):
-        subprocess.run(["git", "clone", "-q", REPO_URL, repo], check=True)
+        if "YOUR-GITHUB-NAME" in REPO_URL:
+            raise SystemExit("set REPO_URL in this cell to your fork (https://github.com/<you>/hw2sep.git), "
+                             f"or copy the repository to Drive as {DRIVE_REPO}")
+        if subprocess.run(["git", "clone", "-q", REPO_URL, repo]).returncode:
+            raise SystemExit(f"could not clone {REPO_URL}: check REPO_URL (a public fork, or copy it to Drive)")
     os.chdir(repo)
     # requirements.txt only: Colab's torch, numpy, librosa, matplotlib, tqdm and ipywidgets already satisfy
     # it and are kept as they are (requirements-dev.txt would upgrade ipywidgets and break Colab's widgets).
@@ -146,11 +150,12 @@ with v4 tables). Scored tracks are cached, so a rerun resumes. SMOKE uses `fast`
     code('''\
 from hw2sep.evaluation.evaluate import evaluate, format_table
 from hw2sep.notebook.workspace import evaluation_estimate
-checkpoints = ws.epoch_checkpoints()                 # made by 02: a clear error when missing
+checkpoints = ws.epoch_checkpoints() + [ws.checkpoint("best")]   # made by 02: a clear error when missing
 print(evaluation_estimate(ws.musdb, ws.metric, N_TRACKS, runs=len(checkpoints)))
 rows = evaluate(checkpoints, ws.musdb, ws.results, methods=["mixture"], n_tracks=N_TRACKS,
                 metric=ws.metric, device=ws.device)
 print(f"done: {max(r['tracks'] for r in rows)} test tracks scored with {ws.metric}")
+checkpoint, label = ws.select_checkpoint(SELECT)       # best.pt: lowest validation loss (SELECT = "validation")
 print(format_table([r for r in rows if r["checkpoint"].startswith("epoch_") and r["method"] == "mixture"]))'''),
     md("## Per-track SDR per epoch\nBoxes: spread over test tracks; bold: the median of medians reported in the table."),
     code('''\
@@ -158,16 +163,14 @@ from hw2sep.report import plots
 fig = plots.plot_sdr_vs_epoch(ws.results, epochs=ws.epochs)
 plots.save_figure(fig, ws.figures, "sdr_vs_epoch")
 fig'''),
-    md("## Which tracks are hard?\nPer-track SDR at the best epoch (highest median vocals SDR)."),
-    code('''\
-from hw2sep.report.results import best_epoch, read_comparison
-epoch, label = best_epoch(read_comparison(ws.results))
-print(f"best epoch by vocals SDR: {epoch} ({label})")
-plots.plot_per_track_sdr(ws.results, label)'''),
-])
+    md("## Which tracks are hard?\nPer-track SDR of the selected checkpoint: `best.pt`, the lowest validation loss "
+       "(never the test set), unless `SELECT = \"test\"`, and then every slide that uses it says so."),
+    code("plots.plot_per_track_sdr(ws.results, label)"),
+], extra_parameters='''\
+SELECT = "validation"   # the checkpoint of Task 2, the samples and the report: "validation" (best.pt) or "test"''')
 
 NB04 = notebook("04 · Mixture phase vs Griffin-Lim (and trained vocoders)", """
-Task 2: the best epoch's magnitudes are turned into waveforms with a phase estimated by Griffin-Lim
+Task 2: the selected checkpoint's magnitudes (`best.pt`, lowest validation loss; see notebook 03) are turned into waveforms with a phase estimated by Griffin-Lim
 instead of the mixture phase. `griffinlim` is a torch implementation of `librosa.griffinlim`'s
 algorithm (fast Griffin-Lim with momentum 0.99, 32 iterations, random initial phase);
 `griffinlim-mixinit` starts it from the mixture phase and `wiener` adds Open-Unmix's
@@ -175,11 +178,9 @@ multichannel Wiener filter, for comparison. Optional task 3 (the second half): l
 Griffin-Lim and two vocoders trained here, scored with SDR and with a phase-blind spectral distance.""", [
     code('''\
 from hw2sep.evaluation.evaluate import evaluate, format_table
-from hw2sep.report.results import best_epoch, read_comparison
 ws.require(ws.results / "comparison.csv", "notebooks/03_evaluate_epochs.ipynb")
-epoch, label = best_epoch(read_comparison(ws.results))
-checkpoint = ws.checkpoint(label)
-print(f"best epoch (median vocals SDR, mixture phase): {epoch} -> {checkpoint.name}")
+checkpoint, label = ws.selected_checkpoint()           # recorded by 03: best.pt unless chosen on the test set
+print(f"selected checkpoint: {checkpoint}")
 rows = evaluate([checkpoint], ws.musdb, ws.results, methods=["mixture", *METHODS], n_tracks=N_TRACKS,
                 metric=ws.metric, device=ws.device, gl_iterations=GL_ITERATIONS)
 print(f"done: {label} x {len(METHODS) + 1} methods scored with {ws.metric}")
@@ -228,13 +229,22 @@ not measured here (no GPU was available). On the shared CPU one step of a smalle
 is several times that, so 20,000 steps would take many hours on a CPU. SMOKE trains tiny vocoders for
 a few steps."""),
     code('''\
+import time
 from hw2sep.training.vocoder import fit_vocoder
 vocoders = []
-for features in ("mel", "linear"):
+TRAIN_VOCODERS = (SMOKE or ws.resolved_device() != "cpu") if TRAIN_VOCODERS is None else TRAIN_VOCODERS
+if not TRAIN_VOCODERS:
+    print("TRAIN_VOCODERS is off (the default on a CPU): the vocoder methods are skipped; set it to True to train")
+for features in ("mel", "linear") if TRAIN_VOCODERS else ():
     config = ws.vocoder_config(features, stft_from=checkpoint, steps=VOCODER_STEPS)
-    fit_vocoder(config, resume=True)                  # resumes from last.pt; a finished run returns at once
-    vocoders.append(Path(config.out) / "best.pt")
-    print(f"vocoder ({features}): {VOCODER_STEPS} steps in {config.out}")'''),
+    started = time.time()
+    done = fit_vocoder(config, resume=True, stop_at=2, progress=False)   # 2 steps (or a finished run): time them
+    left = VOCODER_STEPS - (done[-1]["step"] if done else 0)
+    per_step = done[-1]["s_per_step"] if done and done[-1].get("s_per_step") else time.time() - started
+    print(f"vocoder ({features}): {left} steps left, about {left * per_step / 3600:.1f} h at the measured "
+          f"{per_step:.2f} s/step on {ws.resolved_device()} (resumable: an interrupted run goes on from last.pt)")
+    fit_vocoder(config, resume=True)
+    vocoders.append(Path(config.out) / "best.pt")'''),
     md("""## Every reconstruction method on the best epoch
 The same magnitudes, six ways to a waveform: the mixture phase, Griffin-Lim from a random phase and
 from the mixture phase, librosa's mel -> Griffin-Lim (`mel`) and the two trained vocoders. Listening
@@ -242,7 +252,8 @@ samples of each go to `samples/` (index in `samples/index.md`)."""),
     code('''\
 from IPython.display import Markdown, display
 from hw2sep.report.optional import phase_markdown
-rows = evaluate([checkpoint], ws.musdb, ws.results, methods=PHASE_METHODS, vocoders=vocoders, n_tracks=N_TRACKS,
+methods = [m for m in PHASE_METHODS if vocoders or not m.startswith("vocoder")]
+rows = evaluate([checkpoint], ws.musdb, ws.results, methods=methods, vocoders=vocoders, n_tracks=N_TRACKS,
                 metric=ws.metric, device=ws.device, gl_iterations=GL_ITERATIONS, samples_dir=ws.samples,
                 n_sample_tracks=SAMPLE_TRACKS)
 sdr_table, lsd_table = phase_markdown(rows, label)
@@ -263,21 +274,21 @@ for caption, player in track_players(ws.samples):
 METHODS = ["griffinlim", "griffinlim-mixinit"]      # besides the mixture phase; add "wiener" if you like
 GL_ITERATIONS = 32
 VOCODER_STEPS = 4 if SMOKE else 20_000               # per vocoder: a GPU job (see the vocoder section)
+TRAIN_VOCODERS = None     # True / False; None: on with a GPU (and in SMOKE), off on a CPU, where it takes many hours
 PHASE_METHODS = ["mixture", "griffinlim", "griffinlim-mixinit", "mel", "vocoder", "vocoder-linear"]
 SAMPLE_TRACKS = 1 if SMOKE else 3                    # tracks with listening samples of every method''')
 
 NB05 = notebook("05 · Listening samples", """
 Excerpts (the loudest 10 s of vocals) of the mixture, the references and the estimates of each
-kept epoch (mixture phase) and of the best epoch with Griffin-Lim, written to `samples/` with an
+kept epoch (mixture phase) and of the selected checkpoint (`best.pt`) with Griffin-Lim, written to `samples/` with an
 index (`samples/index.md`) that lists each file with its track SDR.""", [
     code('''\
 from hw2sep.evaluation.evaluate import evaluate
-from hw2sep.report.results import best_epoch, read_comparison
 ws.require(ws.results / "comparison.csv", "notebooks/03_evaluate_epochs.ipynb")
 evaluate(ws.epoch_checkpoints(), ws.musdb, ws.results, methods=["mixture"], metric=ws.metric, device=ws.device,
          samples_dir=ws.samples, n_sample_tracks=SAMPLE_TRACKS, n_tracks=N_TRACKS)
-epoch, label = best_epoch(read_comparison(ws.results))
-evaluate([ws.checkpoint(label)], ws.musdb, ws.results, methods=["mixture", "griffinlim"], metric=ws.metric,
+checkpoint, label = ws.selected_checkpoint()           # recorded by 03: best.pt unless chosen on the test set
+evaluate([checkpoint], ws.musdb, ws.results, methods=["mixture", "griffinlim"], metric=ws.metric,
          device=ws.device, samples_dir=ws.samples, n_sample_tracks=SAMPLE_TRACKS, n_tracks=N_TRACKS)
 print((ws.samples / "index.md").read_text())'''),
     md("## One track, every version"),
@@ -289,7 +300,7 @@ for caption, player in track_players(ws.samples):
     display(player)'''),
     md("## Compare freely\nPick a track, a checkpoint, a phase method and a target; only the methods sampled for that "
        "track and checkpoint are offered."),
-    code("listening_panel(ws.samples, ws.results)   # opens on the best epoch with the mixture phase"),
+    code("listening_panel(ws.samples, ws.results)   # opens on the selected checkpoint with the mixture phase"),
 ], extra_parameters='''\
 SAMPLE_TRACKS = 1 if SMOKE else 3                    # tracks to export samples for (N_TRACKS must match 03/04)''')
 
@@ -302,12 +313,12 @@ slide whose results are missing says so.""", [
     code('''\
 from IPython.display import display
 from hw2sep.report import plots
-from hw2sep.report.results import best_epoch, phase_checkpoint, read_comparison
+from hw2sep.report.results import phase_checkpoint, read_comparison, read_selection
 rows = read_comparison(ws.results)
 figures = {"loss_curves": plots.plot_loss_curves(ws.run, mark_epochs=ws.epochs),
            "sdr_vs_epoch": plots.plot_sdr_vs_epoch(ws.results, epochs=ws.epochs),
            "phase_comparison": plots.plot_phase_comparison(ws.results, phase_checkpoint(rows)),
-           "per_track_sdr": plots.plot_per_track_sdr(ws.results, best_epoch(rows)[1])}
+           "per_track_sdr": plots.plot_per_track_sdr(ws.results, read_selection(ws.results)["checkpoint"])}
 for name, fig in figures.items():
     plots.save_figure(fig, ws.figures, name)
     display(fig)'''),

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import numpy as np
 import pytest
 
-from hw2sep.notebook.workspace import NO_SAMPLE, default_choice, listening_panel, methods_for
+from hw2sep.notebook.workspace import NO_SAMPLE, audio_player, default_choice, listening_panel, methods_for
 from hw2sep.evaluation.samples import read_index, slug, write_sample
+from hw2sep.report.results import SELECTION, choose_checkpoint, read_comparison, read_selection
 
 pytest.importorskip("ipywidgets")
 pytest.importorskip("IPython")
@@ -32,7 +34,7 @@ def samples(tmp_path):
 
 
 def _results(tmp_path, best: str):
-    """A comparison.csv whose best epoch (median vocals SDR, mixture phase) is `best`."""
+    """A comparison.csv whose best epoch (median vocals SDR, mixture phase) is `best`, chosen (here) on the test set."""
     folder = tmp_path / "results"
     folder.mkdir()
     with open(folder / "comparison.csv", "w", newline="") as f:
@@ -42,10 +44,30 @@ def _results(tmp_path, best: str):
             for target in ("vocals", "accompaniment"):
                 writer.writerow({"checkpoint": label, "epoch": epoch, "method": "mixture", "target": target,
                                  "tracks": 2, "SDR": 5.0 if label == best else 1.0})
+    label, how = choose_checkpoint(read_comparison(folder), "test")
+    (folder / SELECTION).write_text(json.dumps({"checkpoint": label, "select": "test", "how": how}))
     return folder
 
 
-def test_opens_on_the_best_epoch_with_the_mixture_phase(samples, tmp_path):
+def test_the_selected_checkpoint_is_best_pt_unless_chosen_on_the_test_set(tmp_path):
+    results = _results(tmp_path, "epoch_002")
+    assert read_selection(results)["checkpoint"] == "epoch_002" and "test set" in read_selection(results)["how"]
+    (results / SELECTION).unlink()
+    assert read_selection(results) == {"checkpoint": "best", "select": "validation",
+                                       "how": "the lowest validation loss (best.pt)"}
+    assert choose_checkpoint(read_comparison(results)) == ("best", "the lowest validation loss (best.pt)")
+
+
+def test_players_embed_a_short_compressed_preview(tmp_path):
+    folder = tmp_path / "samples"
+    noise = np.random.default_rng(0).standard_normal((2, 44100 * 12)).astype(np.float32) * 0.1
+    wav = write_sample(folder, "A", "mixture", noise, {"kind": "mixture"})
+    html = audio_player(folder, read_index(folder)[0])._repr_html_()
+    assert wav.stat().st_size > 2e6 and len(html) < 0.4e6  # a 12 s wav (2.1 MB) vs a 10 s MP3 preview
+    assert "audio/mpeg" in html
+
+
+def test_opens_on_the_selected_checkpoint_with_the_mixture_phase(samples, tmp_path):
     panel = listening_panel(samples, _results(tmp_path, "epoch_001"))
     picks = {k: w.value for k, w in panel.pickers.items()}
     assert picks == {"track": "A", "model": "epoch_001", "method": "mixture", "target": "vocals"}

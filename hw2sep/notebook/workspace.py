@@ -132,6 +132,25 @@ class Workspace:
         self.require(self.run / f"{label}.json", "notebooks/02_train.ipynb")
         return self.require(self.run / f"{label}.pt", "notebooks/02_train.ipynb")
 
+    def select_checkpoint(self, select: str = "validation") -> tuple[Path, str]:
+        """Choose the checkpoint Task 2, the samples and the report use, record it in RESULTS/selection.json and say
+        how it was chosen: the lowest validation loss (best.pt) unless ``select="test"``."""
+        from hw2sep.common.files import write_json
+        from hw2sep.report.results import SELECTION, choose_checkpoint, read_comparison
+
+        rows = read_comparison(self.results) if (self.results / "comparison.csv").exists() else []
+        label, how = choose_checkpoint(rows, select)
+        write_json(self.results / SELECTION, {"checkpoint": label, "select": select, "how": how})
+        print(f"selected checkpoint: {label} ({how})")
+        return self.checkpoint(label), label
+
+    def selected_checkpoint(self) -> tuple[Path, str]:
+        """The checkpoint recorded by ``select_checkpoint`` (best.pt when none was recorded)."""
+        from hw2sep.report.results import read_selection
+
+        label = read_selection(self.results)["checkpoint"]
+        return self.checkpoint(label), label
+
     def epoch_checkpoints(self) -> list[Path]:
         """The kept checkpoints of the chosen epochs, RUN/epoch_NNN.pt."""
         return [self.checkpoint(f"epoch_{e:03d}") for e in self.epochs]
@@ -179,11 +198,25 @@ def _entries(samples_dir: str | os.PathLike) -> list[dict]:
     return entries
 
 
+PREVIEW_SECONDS = 10.0  # what a notebook player embeds: at most this much, as MP3 (~0.16 MB per 10 s, not 1.8 MB of wav)
+
+
 def audio_player(samples_dir: str | os.PathLike, entry: dict):
-    """An IPython Audio player for one sample index entry."""
+    """An IPython Audio player for one sample index entry: an MP3 preview of its first ``PREVIEW_SECONDS`` (made
+    once beside the wavs, in SAMPLES/previews/), so an executed notebook stays small; the wav is the sample."""
+    import soundfile as sf
     from IPython.display import Audio
 
-    return Audio(filename=str(Path(samples_dir) / entry["file"]), rate=SAMPLE_RATE)
+    from hw2sep.common.files import atomic_path
+
+    wav = Path(samples_dir) / entry["file"]
+    preview = Path(samples_dir) / "previews" / Path(entry["file"]).with_suffix(".mp3")
+    if not preview.exists() or preview.stat().st_mtime < wav.stat().st_mtime:
+        preview.parent.mkdir(parents=True, exist_ok=True)
+        audio, rate = sf.read(str(wav), dtype="float32", frames=int(PREVIEW_SECONDS * SAMPLE_RATE), always_2d=True)
+        with atomic_path(preview) as tmp:
+            sf.write(str(tmp), audio, rate, format="MP3", subtype="MPEG_LAYER_III")
+    return Audio(filename=str(preview))
 
 
 def track_players(samples_dir: str | os.PathLike, track: str | None = None) -> list[tuple[str, object]]:
@@ -202,18 +235,19 @@ NO_SAMPLE = "no sample for this choice"
 
 
 def default_choice(entries: list[dict], results: str | os.PathLike | None = None) -> dict:
-    """Where the panel opens: the best epoch (highest median vocals SDR in RESULTS) with the mixture phase.
+    """Where the panel opens: the selected checkpoint (RESULTS/selection.json: best.pt unless chosen on the test set)
+    with the mixture phase.
 
     Without results (or when the best epoch has no samples) the model with samples of most methods.
     """
-    from hw2sep.report.results import best_epoch, read_comparison
+    from hw2sep.report.results import read_selection
 
     estimates = [e for e in entries if e["kind"] == "estimate"]
     models = sorted({e["model"] for e in estimates})
     best = None
     if results is not None:
         try:
-            best = (best_epoch(read_comparison(results)) or (None, None))[1]
+            best = read_selection(results)["checkpoint"]
         except Hw2sepError:
             best = None
     model = best if best in models else max(models, key=lambda m: (len({e["method"] for e in estimates

@@ -7,6 +7,7 @@ or half-written file gives one clear `Hw2sepError` naming the file and the step 
 from __future__ import annotations
 
 import csv
+import json
 import io
 import math
 import re
@@ -159,6 +160,35 @@ def best_epoch(rows: Sequence[dict], method: str = "mixture", target: str = "voc
         return None
     _, epoch, label = max(pairs, key=lambda p: (p[0], p[1]))
     return epoch, label
+
+
+SELECTION = "selection.json"  # RESULTS/selection.json: which checkpoint Task 2, the samples and the report use
+SELECT_RULES = {"validation": "the lowest validation loss (best.pt)",
+                "test": "the highest median test vocals SDR: chosen on the test set"}
+
+
+def choose_checkpoint(rows: Sequence[dict], select: str = "validation") -> tuple[str, str]:
+    """(checkpoint label, how it was chosen): ``best`` (lowest validation loss, the honest default) or, with
+    ``select="test"``, the epoch checkpoint of highest test vocals SDR, said to be chosen on the test set."""
+    if select not in SELECT_RULES:
+        raise Hw2sepError(f"select must be one of {', '.join(SELECT_RULES)}, got {select!r}")
+    if select == "validation":
+        return "best", SELECT_RULES[select]
+    best = best_epoch(rows)
+    if best is None:
+        raise Hw2sepError("no epoch checkpoint has a test SDR yet: run notebook 03 first")
+    return best[1], SELECT_RULES[select]
+
+
+def read_selection(results: str | Path) -> dict:
+    """RESULTS/selection.json ({"checkpoint", "select", "how"}); the validation choice when there is none."""
+    path = Path(results) / SELECTION
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return {"checkpoint": "best", "select": "validation", "how": SELECT_RULES["validation"]}
+    except (OSError, ValueError) as err:
+        raise DamagedResultError(f"{path} is damaged ({type(err).__name__}): delete it and rerun notebook 03") from None
 
 
 def phase_checkpoint(rows: Sequence[dict], method: str = "griffinlim", prefer: str | None = None) -> str | None:
