@@ -112,3 +112,9 @@ def test_mono_is_duplicated_to_stereo(toy_root, tmp_path):
     assert vocals.shape[0] == 2
     np.testing.assert_array_equal(vocals[0], vocals[1])
     np.testing.assert_array_equal(vocals[0], audio[:, 0] / 32768.0)
+
+
+def test_an_incomplete_test_set_is_named_with_musdbs_size():
+    from hw2sep.data.musdb import incomplete_note
+    assert incomplete_note("test", 50) is None and incomplete_note("valid", 14) is None
+    assert incomplete_note("test", 2).startswith("note: 2 test tracks, MUSDB18 has 50: ")

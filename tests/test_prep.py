@@ -82,3 +82,11 @@ def test_cli_converts_and_reports_bad_root(toy_root, tmp_path):
     result = run_script("-m", "data_prep.musdb_to_npy", "--musdb-root", str(toy_root), "--out", str(tmp_path / "m"),
                         "--subsets", "test")
     assert_one_line_error(result, "test subset")
+
+
+def test_fewer_validation_tracks_than_musdb_are_said_in_one_line(toy_root, tmp_path, capsys):
+    from hw2sep.data.npy_cache import convert_to_npy
+    convert_to_npy(toy_root, tmp_path / "npy", progress=False)
+    notes = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note:")]
+    assert notes == ["note: 1 valid track, MUSDB18 has 14: validation (best.pt, the learning-rate schedule) rests on "
+                     "fewer tracks than Open-Unmix's"]

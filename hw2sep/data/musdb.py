@@ -32,6 +32,20 @@ SOURCES = ("mixture", *STEMS, "accompaniment")  # what Track.load can return
 ACCOMPANIMENT_STEMS = ("drums", "bass", "other")
 STEM_STREAM = {"mixture": 0, "drums": 1, "bass": 2, "other": 3, "vocals": 4}
 
+MUSDB_SIZES = {"train": 86, "valid": 14, "test": 50}  # tracks per subset in MUSDB18 (and MUSDB18-HQ)
+
+
+def incomplete_note(subset: str, count: int) -> str | None:
+    """One line when ``count`` tracks of ``subset`` are fewer than MUSDB18's, so a number over them is not the
+    assignment's (None when complete)."""
+    full = MUSDB_SIZES[subset]
+    if count >= full:
+        return None
+    return f"note: {count} {subset} track{'s' if count != 1 else ''}, MUSDB18 has {full}: " + (
+        "numbers over them are not the assignment's test-set SDR" if subset == "test"
+        else "validation (best.pt, the learning-rate schedule) rests on fewer tracks than Open-Unmix's")
+
+
 # The validation split of the musdb package (configs/mus.yaml), used by Open-Unmix.
 MUSDB_VALID_TRACKS = (
     "Actions - One Minute Smile", "Clara Berry And Wooldog - Waltz For My Victims",

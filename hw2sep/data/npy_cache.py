@@ -29,7 +29,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from hw2sep import SAMPLE_RATE, STEMS, __version__
-from hw2sep.data.musdb import detect_layout, list_tracks, training_subsets
+from hw2sep.data.musdb import detect_layout, incomplete_note, list_tracks, training_subsets
 from hw2sep.errors import Hw2sepError
 from hw2sep.common.files import atomic_path, write_json
 
@@ -57,6 +57,8 @@ def convert_to_npy(musdb_root: str | Path, out: str | Path, subsets: Sequence[st
     tracks = [t for subset in subsets for t in list_tracks(musdb_root, subset)]
     if not tracks:
         raise Hw2sepError(f"no tracks in subsets {list(subsets)} under {musdb_root}")
+    if "valid" in subsets and (note := incomplete_note("valid", sum(t.subset == "valid" for t in tracks))):
+        print(note)
     _remove_temporaries(out)
     for track in _progress(tracks, progress):
         folder = out / track.subset / track.name

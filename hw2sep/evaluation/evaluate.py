@@ -26,7 +26,7 @@ import torch
 from hw2sep.names import METRICS, SAMPLE_RATE, TARGETS
 from hw2sep.dsp.methods import DEFAULTS, METHODS
 from hw2sep.models.checkpoint import checkpoint_digest, load_model
-from hw2sep.data.musdb import list_tracks
+from hw2sep.data.musdb import incomplete_note, list_tracks
 from hw2sep.common.devices import resolve_device
 from hw2sep.errors import Hw2sepError, run_cli
 from hw2sep.common.files import check_writable, write_csv, write_json
@@ -66,6 +66,8 @@ def evaluate(checkpoints: Sequence[str | Path], musdb_root: str | Path, out: str
     tracks = list_tracks(musdb_root, subset)[:n_tracks]
     if not tracks:
         raise Hw2sepError(f"no '{subset}' tracks under {musdb_root}")
+    if note := incomplete_note(subset, len(tracks)):
+        print(note)
     out, device = Path(out), resolve_device(device)
     models = [(Path(c), *load_model(c, device)) for c in checkpoints]  # fail early on a bad checkpoint
     separators = [Separator(model, device, amp=device.type == "cuda", vocoders=vocoders) for _, model, _ in models]
