@@ -44,7 +44,7 @@ from hw2sep.dsp.methods import DEFAULTS, resolve_methods
 from hw2sep.separation.separator import methods_for
 from hw2sep.training.train import TrainConfig, fit, load_config
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EXPERIMENT_KEYS = ("name", "description", "base", "set", "runs", "budget", "evaluate", "smoke")
 RUN_KEYS = ("name", "vary", "set", "config")
 EVALUATE_DEFAULTS = {"methods": "main+griffinlim", "metric": "museval", "tracks": None,
