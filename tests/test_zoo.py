@@ -15,7 +15,8 @@ from hw2sep.separation.runner import estimate_track, run_model
 from hw2sep.models.base import SeparationModel
 from hw2sep.training.losses import LOSSES, get_loss
 from hw2sep.models import KINDS, MODELS, build_model, count_parameters, model_config
-from hw2sep.separation.separator import Separator, default_methods, main_method
+from hw2sep.dsp.methods import main_method, resolve_methods
+from hw2sep.separation.separator import Separator
 from hw2sep.training.train import TrainConfig, fit
 
 NAMES = sorted(MODELS)
@@ -158,7 +159,7 @@ def test_conditioned_models_give_their_own_and_the_residual_accompaniment(name):
     np.testing.assert_array_equal(out["direct"]["vocals"], out["residual"]["vocals"])
     np.testing.assert_allclose(out["residual"]["vocals"] + out["residual"]["accompaniment"], mixture, atol=1e-4)
     assert np.abs(out["direct"]["accompaniment"] - out["residual"]["accompaniment"]).max() > 1e-4
-    assert "residual" in default_methods(model)
+    assert "residual" in resolve_methods(["both"], model.predicts, model.targets)
 
 
 def test_multi_domain_loss_is_mse_plus_ten_times_one_plus_weighted_sdr():
