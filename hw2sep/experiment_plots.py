@@ -1,9 +1,11 @@
 """Figures of an experiment, drawn from its table rows and per-track scores (matplotlib, imported here only).
 
-``plot_experiment`` writes, beside ``table.csv``: ``sdr_vs_parameters.png`` (one labelled point per run),
-``sdr_per_track.png`` (box plots of the per-track median SDR per run) and, when the runs differ in
-excerpt length, ``sdr_vs_length.png`` (x = seq_dur, one line per model). SDR is museval's median over
-1 s windows per track; a table value is the median of those over the test tracks.
+``plot_experiment`` writes, beside ``table.csv``: ``sdr_vs_parameters.png`` (SDR of each run, its
+size in the label), ``sdr_per_track.png`` (box plots of the per-track median SDR per run) and, when
+the runs differ in excerpt length, ``sdr_vs_length.png`` (x = seq_dur, one line per model). The
+``draw_*`` functions draw the same figures into a given figure (the report's slide panels). Runs lie
+one per row, named once at the left, so labels never meet at any number of runs; no text is under 9 pt.
+SDR is the per-track median over 1 s windows; a table value is the median of those over the test tracks.
 """
 
 from __future__ import annotations
@@ -14,87 +16,118 @@ from typing import Sequence
 from hw2sep import TARGETS
 from hw2sep.fileio import atomic_path
 
+FONT = 11  # pt; the smallest text is FONT - 2 = 9 pt
+FIGURES = {"sdr_vs_parameters": "sdr_vs_parameters.png", "sdr_per_track": "sdr_per_track.png",
+           "sdr_vs_length": "sdr_vs_length.png"}
+
 
 def plot_experiment(folder: str | Path, rows: Sequence[dict], per_track: dict[str, dict[str, list[float]]]) -> list[Path]:
     """Draw every figure that the rows support; returns the PNG paths written."""
     folder = Path(folder)
-    rows = [r for r in rows if _number(r.get("vocals_SDR_main")) is not None]
     paths = []
-    if rows:
-        paths.append(plot_sdr_vs_parameters(rows, folder / "sdr_vs_parameters.png"))
-    if per_track:
-        paths.append(plot_per_track(per_track, folder / "sdr_per_track.png"))
-    if len({_number(r.get("seq_dur")) for r in rows}) > 1:
-        paths.append(plot_sdr_vs_length(rows, folder / "sdr_vs_length.png"))
+    for name, draw in figures_for(rows, per_track).items():
+        fig = _figure(draw_size(rows))
+        draw(fig)
+        paths.append(_save(fig, folder / FIGURES[name]))
     return paths
 
 
-def plot_sdr_vs_parameters(rows: Sequence[dict], path: str | Path) -> Path:
-    """Median-of-medians SDR (main method) against trainable parameters, one labelled point per run."""
-    fig, axes = _subplots(1, len(TARGETS), figsize=(11, 4.2), squeeze=False)
-    for ax, target in zip(axes[0], TARGETS):
-        for row in rows:
-            x, y = _number(row["parameters"]) / 1e6, _number(row.get(f"{target}_SDR_main"))
-            if y is None:
-                continue
-            ax.scatter(x, y, s=30)
-            ax.annotate(row["run"], (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
-            gl = _number(row.get(f"{target}_SDR_griffinlim"))
+def figures_for(rows: Sequence[dict], per_track: dict[str, dict[str, list[float]]]) -> dict:
+    """{figure name: draw(fig)} of the figures the rows and per-track scores support, in slide order."""
+    rows = [r for r in rows if _number(r.get("vocals_SDR_main")) is not None]
+    found = {}
+    if rows:
+        found["sdr_vs_parameters"] = lambda fig: draw_sdr_vs_parameters(rows, fig)
+    if per_track:
+        found["sdr_per_track"] = lambda fig: draw_per_track(per_track, fig)
+    if len({_number(r.get("seq_dur")) for r in rows}) > 1:
+        found["sdr_vs_length"] = lambda fig: draw_sdr_vs_length(rows, fig)
+    return found
+
+
+def draw_size(rows: Sequence[dict]) -> tuple[float, float]:
+    """Inches of a standalone figure: one 0.25 in row per run."""
+    return 11.0, max(4.2, 1.6 + 0.25 * len(rows))
+
+
+def _rows_axes(fig, n: int):
+    """One panel per target sharing the run rows (first run on top); returns the axes."""
+    axes = fig.subplots(1, len(TARGETS), sharey=True, squeeze=False)[0]
+    for ax in axes:
+        ax.set_ylim(n - 0.4, -0.6)
+        ax.grid(axis="x", alpha=0.3)
+        ax.tick_params(labelsize=FONT - 1)
+    return axes
+
+
+def _run_fontsize(n: int) -> float:
+    return max(FONT - 2, FONT - n // 10)
+
+
+def draw_sdr_vs_parameters(rows: Sequence[dict], fig) -> None:
+    """Median-of-medians SDR of each run (dot: own reconstruction, x: Griffin-Lim); parameters in the run's label."""
+    axes = _rows_axes(fig, len(rows))
+    labels = [f"{r['run']} ({(_number(r['parameters']) or 0) / 1e6:.2f} M)" for r in rows]
+    for ax, target in zip(axes, TARGETS):
+        for y, row in enumerate(rows):
+            own, gl = _number(row.get(f"{target}_SDR_main")), _number(row.get(f"{target}_SDR_griffinlim"))
+            if own is not None:
+                ax.scatter(own, y, s=40, color="C0", zorder=3)
             if gl is not None:
-                ax.scatter(x, gl, s=18, marker="x", color="gray")
-        sizes = [_number(r["parameters"]) for r in rows]
-        wide = min(sizes) > 0 and max(sizes) / min(sizes) > 10
-        if wide:
-            ax.set_xscale("log")
-        ax.set(title=f"{target}", xlabel=f"trainable parameters (M{', log' if wide else ''})", ylabel="SDR (dB)")
-        ax.grid(alpha=0.3)
-    fig.suptitle("SDR against model size (dot: own reconstruction, x: Griffin-Lim)")
-    return _save(fig, path)
+                ax.scatter(gl, y, s=30, marker="x", color="gray", zorder=3)
+        ax.set_title(target, fontsize=FONT + 1)
+        ax.set_xlabel("SDR (dB)", fontsize=FONT)
+    axes[0].set_yticks(range(len(rows)), labels, fontsize=_run_fontsize(len(rows)))
+    fig.suptitle("SDR per run, trainable parameters in brackets (dot: own reconstruction, x: Griffin-Lim)",
+                 fontsize=FONT + 1)
 
 
-def plot_per_track(per_track: dict[str, dict[str, list[float]]], path: str | Path) -> Path:
-    """Box plots of per-track SDR (main method), one box per run, one panel per target."""
+def draw_per_track(per_track: dict[str, dict[str, list[float]]], fig) -> None:
+    """Box plots of per-track SDR (own reconstruction), one row per run, one panel per target."""
     names = list(per_track)
-    fig, axes = _subplots(1, len(TARGETS), figsize=(max(8, 1.1 * len(names) * len(TARGETS)), 4.5), squeeze=False)
-    for ax, target in zip(axes[0], TARGETS):
-        ax.boxplot([per_track[n][target] for n in names], showmeans=False)
-        ax.set_xticks(range(1, len(names) + 1), names, rotation=35, ha="right", fontsize=8)
-        ax.set(title=target, ylabel="per-track median SDR (dB)")
-        ax.grid(axis="y", alpha=0.3)
-    fig.suptitle("SDR per test track (own reconstruction)")
-    return _save(fig, path)
+    axes = _rows_axes(fig, len(names))
+    horizontal = {"orientation": "horizontal"}
+    for ax, target in zip(axes, TARGETS):
+        data = [per_track[n][target] for n in names]
+        kept = [(i, d) for i, d in enumerate(data) if d]
+        if kept:
+            ax.boxplot([d for _, d in kept], positions=[i for i, _ in kept], widths=0.6, **horizontal)
+        ax.set_title(target, fontsize=FONT + 1)
+        ax.set_xlabel("per-track median SDR (dB)", fontsize=FONT)
+    axes[0].set_yticks(range(len(names)), names, fontsize=_run_fontsize(len(names)))
+    fig.suptitle("SDR per test track (own reconstruction)", fontsize=FONT + 1)
 
 
-def plot_sdr_vs_length(rows: Sequence[dict], path: str | Path) -> Path:
+def draw_sdr_vs_length(rows: Sequence[dict], fig) -> None:
     """SDR against training excerpt length, one line per model (solid: own method, dashed: Griffin-Lim)."""
-    fig, axes = _subplots(1, len(TARGETS), figsize=(11, 4.2), squeeze=False)
+    axes = fig.subplots(1, len(TARGETS), squeeze=False)[0]
     models = list(dict.fromkeys(r["model"] for r in rows))
-    for ax, target in zip(axes[0], TARGETS):
+    for ax, target in zip(axes, TARGETS):
         for index, model in enumerate(models):
-            points = sorted((_number(r["seq_dur"]), r) for r in rows if r["model"] == model)
-            color = f"C{index}"
+            points = sorted(((_number(r["seq_dur"]), i) for i, r in enumerate(rows) if r["model"] == model))
             for token, style in (("main", "-o"), ("griffinlim", "--x")):
-                xy = [(x, _number(r.get(f"{target}_SDR_{token}"))) for x, r in points]
-                xy = [(x, y) for x, y in xy if y is not None]
+                xy = [(x, _number(rows[i].get(f"{target}_SDR_{token}"))) for x, i in points]
+                xy = [(x, y) for x, y in xy if x is not None and y is not None]
                 if xy:
-                    ax.plot(*zip(*xy), style, color=color, label=f"{model} ({'own' if token == 'main' else 'GL'})")
-        ax.set(title=target, xlabel="training excerpt length seq_dur (s)", ylabel="SDR (dB)")
+                    ax.plot(*zip(*xy), style, color=f"C{index}",
+                            label=f"{model} ({'own' if token == 'main' else 'GL'})")
+        ax.set_title(target, fontsize=FONT + 1)
+        ax.set_xlabel("training excerpt length seq_dur (s)", fontsize=FONT)
+        ax.set_ylabel("SDR (dB)", fontsize=FONT)
+        ax.tick_params(labelsize=FONT - 1)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle("SDR against input length")
-    return _save(fig, path)
+    axes[-1].legend(fontsize=FONT - 2, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    fig.suptitle("SDR against input length", fontsize=FONT + 1)
 
 
-def _subplots(nrows: int, ncols: int, figsize: tuple[float, float], squeeze: bool = False):
+def _figure(size: tuple[float, float]):
     """A figure without pyplot: no backend is chosen or changed (safe in notebooks and headless)."""
     from matplotlib.figure import Figure
-    fig = Figure(figsize=figsize)
-    return fig, fig.subplots(nrows, ncols, squeeze=squeeze)
+    return Figure(figsize=size, layout="constrained")
 
 
 def _save(fig, path: str | Path) -> Path:
     path = Path(path)
-    fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, format="png")
     return path

@@ -5,7 +5,9 @@ SAMPLES/index.json (listening samples), EXPERIMENTS/<name>/table.csv (the option
 comparison and ablations, ``hw2sep.report.optional``) and report_config.json (name, student ID, code link, novelty).
 Slides follow the course template: cover, novelty, methodology, result and findings highlights,
 details, analysis, references. A missing input turns into a note on its slide, never a crash or
-an invented number; an optional result that is missing is one line on a "Missing results" slide. Figures are also written to FIGURES/ as PNG and PDF.
+an invented number; an optional result that is missing is one line on a "Missing results" slide.
+Figures are drawn into their slides as vectors, and also written to FIGURES/ as PNG and PDF; a
+table longer than its slide continues on the next one, titled "(cont.)".
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from hw2sep.names import method_label
 from hw2sep.report import optional, plots, text
 from hw2sep.results import (DamagedResultError, best_epoch, epochs_to_show, phase_checkpoint, read_checkpoint_meta, read_comparison,
                             read_log, read_per_track)
-from hw2sep.report.slides import BODY, PAGE, Deck, bullets, image, note, pipeline, table, wrap
+from hw2sep.report.slides import BODY, CONT, PAGE, Deck, bullet_slides, bullets, note, panel, pipeline, split_rows, table, wrap
 
 DEFAULT_CONFIG = {
     "name": "YOUR NAME", "student_id": "YOUR STUDENT ID", "code_link": "https://YOUR-CLOUD-DRIVE-LINK",
@@ -39,7 +41,7 @@ SLIDES = ("cover", "Novelty highlight", "Methodology highlight", "Result highlig
           "Analysis: spectrograms and listening samples", "References")
 OWN_SLIDES = {"findings": "Findings: own analysis", "discussion": "Discussion"}  # shown when the config fills them
 APPENDIX = ("Appendix: SDR, SIR, ISR and SAR", "Appendix: per-track SDR")  # the per-track table may take pages
-TRACKS_PER_COLUMN = 16
+REPORT_EXTREMES = 8  # the per-track figure shows the worst and best 8 tracks: 9 pt names at its size on the slide
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -59,7 +61,7 @@ class Inputs:
     meta: dict | None = None
     gl_checkpoint: str | None = None
     best: tuple[int, str] | None = None
-    pngs: dict[str, Path] = field(default_factory=dict)
+    drawn: dict[str, Callable] = field(default_factory=dict)  # figure name -> draw(fig) into a slide panel
     missing: dict[str, str] = field(default_factory=dict)
     damaged: dict[str, str] = field(default_factory=dict)  # the subset of ``missing`` that exists but is damaged
 
@@ -115,30 +117,27 @@ def _figures(inputs: Inputs) -> None:
     """Draw and save each figure; a figure whose input is missing becomes a note instead."""
     gl = inputs.gl_checkpoint
     best_label = gl or (inputs.best[1] if inputs.best else None)
+    signals: dict = {}
     makers = {
-        "loss_curves": lambda: _resized(plots.plot_loss_curves(inputs.run, mark_epochs=inputs.epochs), 7.5, 5.6),
-        "sdr_vs_epoch": lambda: plots.plot_sdr_vs_epoch(inputs.results, epochs=inputs.epochs),
-        "phase_comparison": lambda: plots.plot_phase_comparison(
-            inputs.results, _need(gl, inputs.damaged.get("comparison", "no Griffin-Lim result"))),
-        "per_track_sdr": lambda: plots.plot_per_track_sdr(inputs.results, _need(best_label, "no evaluated checkpoint")),
-        "architecture": lambda: _architecture(inputs.meta),
-        "spectrograms": lambda: _spectrograms(inputs.samples, gl),
+        "loss_curves": lambda fig=None: plots.plot_loss_curves(inputs.run, mark_epochs=inputs.epochs, fig=fig),
+        "sdr_vs_epoch": lambda fig=None: plots.plot_sdr_vs_epoch(inputs.results, epochs=inputs.epochs, fig=fig),
+        "phase_comparison": lambda fig=None: plots.plot_phase_comparison(
+            inputs.results, _need(gl, inputs.damaged.get("comparison", "no Griffin-Lim result")), fig=fig),
+        "per_track_sdr": lambda fig=None: plots.plot_per_track_sdr(
+            inputs.results, _need(best_label, "no evaluated checkpoint"), extremes=REPORT_EXTREMES, fig=fig),
+        "architecture": lambda fig=None: _architecture(inputs.meta, fig),
+        "spectrograms": lambda fig=None: _spectrograms(signals, inputs.samples, gl, fig),
     }
     for name, make in makers.items():
         fig = _attempt(inputs, name, make)
         if fig is not None:
-            inputs.pngs[name] = plots.save_figure(fig, inputs.figures, name)[0]
+            plots.save_figure(fig, inputs.figures, name)
+            inputs.drawn[name] = make
 
 
 def _unless_damaged(inputs: Inputs, key: str, lines: Callable[[], list[str]]) -> list[str]:
     """Findings from an input, or one line saying it is damaged (never "no result yet" for a damaged file)."""
     return [f"Damaged input, not shown: {inputs.damaged[key]}"] if key in inputs.damaged else lines()
-
-
-def _resized(fig, width: float, height: float):
-    """The figure at another size (inches), e.g. to fill half a slide with readable fonts."""
-    fig.set_size_inches(width, height)
-    return fig
 
 
 def _need(value, message: str):
@@ -147,16 +146,23 @@ def _need(value, message: str):
     return value
 
 
-def _architecture(meta: dict | None):
+def _architecture(meta: dict | None, fig=None):
     """The architecture table, rebuilt from the checkpoint json's model name and config (no weights)."""
     from hw2sep.models import build_model
 
     meta = _need(meta, "no checkpoint json")
-    return plots.plot_architecture(build_model(meta["model"], meta["config"]))
+    return plots.plot_architecture(build_model(meta["model"], meta["config"]), fig=fig)
 
 
-def _spectrograms(samples: Path, prefer: str | None):
-    """Mixture, reference vocals and vocals estimates of the first track in SAMPLES/index.json."""
+SPECTROGRAM_METHODS = ("mixture", "griffinlim")  # Task 2: the mixture phase beside Griffin-Lim (random init)
+
+
+def _spectrogram_signals(samples: Path, prefer: str | None) -> dict:
+    """{panel title: audio} of the first track in SAMPLES/index.json, and "_title": the track.
+
+    The panels: mixture, reference vocals, then the vocals estimated with the mixture phase and
+    with Griffin-Lim (``SPECTROGRAM_METHODS``; another method stands in for a missing one), of one model.
+    """
     import soundfile as sf
 
     from hw2sep.samples import read_index
@@ -169,11 +175,22 @@ def _spectrograms(samples: Path, prefer: str | None):
     picks = [e for e in mine if e["kind"] == "mixture" or (e["target"] == "vocals" and e["kind"] == "reference")]
     models = [e["model"] for e in mine if e["kind"] == "estimate"]
     model = prefer if prefer in models else (models[-1] if models else None)
-    picks += [e for e in mine if e["kind"] == "estimate" and e["target"] == "vocals" and e["model"] == model][:2]
+    estimates = {e["method"]: e for e in mine if e["kind"] == "estimate" and e["target"] == "vocals" and e["model"] == model}
+    chosen = [m for m in SPECTROGRAM_METHODS if m in estimates]
+    chosen += [m for m in estimates if m not in chosen][:len(SPECTROGRAM_METHODS) - len(chosen)]
+    picks += [estimates[m] for m in chosen]
     names = {"mixture": "mixture", "reference": "reference vocals"}
     signals = {names.get(e["kind"], f"vocals: {e['model']}, {method_label(e['method'])}"):
                sf.read(str(samples / e["file"]), dtype="float32", always_2d=True)[0].T for e in picks}
-    return plots.plot_spectrograms(signals, title=f"{track} (excerpt)")
+    return {**signals, "_title": f"{track} (excerpt)"}
+
+
+def _spectrograms(cache: dict, samples: Path, prefer: str | None, fig=None):
+    """The spectrogram figure; the wav files are read once into `cache` (the figure is drawn twice)."""
+    if not cache:
+        cache.update(_spectrogram_signals(samples, prefer))
+    signals = {k: v for k, v in cache.items() if k != "_title"}
+    return plots.plot_spectrograms(signals, title=cache["_title"], fig=fig)
 
 
 def dataset_description(meta: dict | None) -> str:
@@ -206,8 +223,9 @@ def public(text: str) -> str:
 
 # ---------------------------------------------------------------- slides
 def _figure_or_note(fig, inputs: Inputs, name: str, rect=BODY) -> None:
-    if name in inputs.pngs:
-        image(fig, inputs.pngs[name], rect)
+    """The figure drawn into `rect` of the slide (vectors), or a note saying why it is missing."""
+    if name in inputs.drawn:
+        inputs.drawn[name](panel(fig, rect))
     else:
         note(fig, public(f"{name.replace('_', ' ')}: {inputs.missing.get(name, 'not available')}"), rect)
 
@@ -228,12 +246,12 @@ def _cover(deck: Deck, inputs: Inputs) -> None:
 
 
 def _novelty(deck: Deck, inputs: Inputs) -> None:
-    fig = deck.slide("Novelty highlight", "what is special about this work")
     items = inputs.config.get("novelty") or []
     if items:
-        bullets(fig, items)
+        bullet_slides(deck, "Novelty highlight", "what is special about this work", items)
     else:
-        note(fig, "no novelty points in report_config.json ('novelty': [...])")
+        note(deck.slide("Novelty highlight", "what is special about this work"),
+             "no novelty points in report_config.json ('novelty': [...])")
 
 
 def _methodology(deck: Deck, inputs: Inputs) -> None:
@@ -245,7 +263,7 @@ def _methodology(deck: Deck, inputs: Inputs) -> None:
     pipeline(fig, ["MUSDB18 stems → vocals, accompaniment", "npy cache (int16, memory-mapped)",
                    f"Open-Unmix vocals model ({params})", "train from scratch: MSE on |STFT|",
                    "vocals mask; accompaniment = residual", "phase: mixture or Griffin-Lim",
-                   f"SDR: BSS Eval v4, median of medians ({tracks or '?'} test tracks)"], y=0.64)
+                   f"SDR: {_metric(inputs)}, median of medians ({tracks or '?'} test tracks)"], y=0.64)
     items = [dataset_description(inputs.meta),
              "One network estimates the vocals magnitude; accompaniment = max(|mixture| − vocals, 0), so both "
              "targets fit the 10 M parameter bound.",
@@ -253,54 +271,67 @@ def _methodology(deck: Deck, inputs: Inputs) -> None:
              "only after training.",
              "Griffin-Lim: torch implementation of librosa.griffinlim's algorithm (fast GL with momentum), "
              "applied to the best checkpoint's magnitudes instead of the mixture phase.",
-             f"SDR metric: {_metric(inputs)}"]
+             f"SDR metric: {_metric(inputs)}; 1 s windows, median per track, then median over tracks"]
     bullets(fig, items, (0.05, 0.08, 0.90, 0.50), fontsize=17)
 
 
 def _metric(inputs: Inputs) -> str:
-    """Which scorer produced the results (summary.json 'metric')."""
-    found = {json.loads(p.read_text()).get("metric") for p in inputs.results.glob("*/*/summary.json")}
-    names = {"museval": "museval BSS Eval v4 (1 s windows)",
-             "fast": "hw2sep's fast BSS Eval v4 (1 s windows; museval-equivalent)"}
-    return ", ".join(names.get(m, str(m)) for m in sorted(found, key=str)) or "missing (no summary.json)"
+    """Which scorer(s) produced the results (summary.json 'metric'), with the BSS Eval version."""
+    found = set()
+    for path in inputs.results.glob("*/*/summary.json"):
+        try:
+            found.add(json.loads(path.read_text()).get("metric"))
+        except (OSError, ValueError):
+            continue
+    return "; ".join(text.metric_label(m) for m in sorted(found, key=str)) or "missing (no summary.json)"
 
 
 def _results(deck: Deck, inputs: Inputs) -> None:
     rows = inputs.rows
-    fig = deck.slide("Result highlight", "test-set SDR in dB: median over tracks of the per-track median over 1 s windows")
+    subtitle = "test-set SDR in dB: median over tracks of the per-track median over 1 s windows"
+    fig = deck.slide("Result highlight", subtitle)
     if not rows:
         damaged = inputs.damaged.get("comparison")
         note(fig, public(f"results damaged: {damaged}" if damaged else f"no results yet: {inputs.missing.get('comparison')}"))
         return
     header, cells, notes = text.sdr_table(rows, inputs.epochs, inputs.results)
-    low = table(fig, header, cells, 0.05, 0.70, 0.42, 16, (0.30, 0.35, 0.35),
-                title=f"Task 1: SDR per epoch\nmixture phase, {text.track_count_label(rows)}")
     gl = inputs.gl_checkpoint
-    if gl:
-        header, cells = text.phase_table(rows, gl)
-        cells = [[wrap(c[0], 2.0, 15), *c[1:]] for c in cells]
-        low = min(low, table(fig, header, cells, 0.52, 0.70, 0.43, 15, (0.32, 0.34, 0.34),
-                             title=f"Task 2: phase reconstruction at {text.checkpoint_label(rows, gl)}\n"
-                                   "(Δ: difference to the mixture phase)"))
-    else:
+    if not gl:
         notes.append(f"no Griffin-Lim result in {inputs.results / 'comparison.csv'} yet")
     if inputs.epoch_note:
         notes.insert(0, inputs.epoch_note)
-    for i, line in enumerate(notes):
-        fig.text(0.05, min(low - 0.06, 0.20) - 0.035 * i, public(f"note: {line}"), fontsize=14, color="#a33",
-                 style="italic")
+    lines = "\n".join(wrap(public(f"note: {line}"), 0.88 * PAGE[0], 13) for line in notes)
+    floor = BODY[1] + (13 / 72 * 1.3 * (lines.count("\n") + 1) / PAGE[1] + 0.02 if notes else 0)
+    if notes:
+        fig.text(0.05, floor - 0.01, lines, fontsize=13, color="#a33", style="italic", va="top", linespacing=1.3)
+    top, size1, size2 = 0.70, 16, 14
+    task1 = split_rows(header, cells, size1, top, floor)
+    if gl:
+        header2, cells2 = text.phase_table(rows, gl)
+        cells2 = [[wrap(c[0], 0.43 * 0.32 * PAGE[0] * 0.8, size2), *c[1:]] for c in cells2]
+        task2 = split_rows(header2, cells2, size2, top, floor)
+    for page in range(max(len(task1), len(task2) if gl else 1)):
+        cont = CONT if page else ""
+        if page:
+            fig = deck.slide(f"Result highlight{CONT}", subtitle)
+        if page < len(task1) and (task1[page] or not page):
+            table(fig, header, task1[page], 0.05, top, 0.42, size1, (0.30, 0.35, 0.35),
+                  title=f"Task 1: SDR per epoch{cont}\nmixture phase, {text.track_count_label(rows)}")
+        if gl and page < len(task2):
+            table(fig, header2, task2[page], 0.52, top, 0.43, size2, (0.32, 0.34, 0.34),
+                  title=f"Task 2: phase reconstruction at {text.checkpoint_label(rows, gl)}{cont}\n"
+                        "(Δ: difference to the mixture phase)")
 
 
 def _findings(deck: Deck, inputs: Inputs) -> None:
     rows = inputs.rows
-    fig = deck.slide("Findings highlight", "generated from the result files")
     items = _unless_damaged(inputs, "comparison", lambda: text.epoch_findings(rows, inputs.epochs)
                             + text.phase_findings(rows, inputs.gl_checkpoint))
     items += _unless_damaged(inputs, "log", lambda: text.loss_findings(inputs.log))
     if inputs.meta and inputs.meta.get("parameters"):
         n = inputs.meta["parameters"]
         items.append(f"The model has {n:,} trainable parameters ({'within' if n < 10_000_000 else 'ABOVE'} the 10 M limit).")
-    bullets(fig, items, fontsize=17, gap=0.45)
+    bullet_slides(deck, "Findings highlight", "generated from the result files", items, fontsize=17, gap=0.45)
 
 
 def _model(deck: Deck, inputs: Inputs) -> None:
@@ -334,7 +365,7 @@ def _per_track_lines(inputs: Inputs) -> list[str]:
     label = inputs.gl_checkpoint or (inputs.best[1] if inputs.best else None)
     if label is None:
         return []
-    per_track = read_per_track(inputs.results, label, "mixture") if "per_track_sdr" in inputs.pngs else []
+    per_track = read_per_track(inputs.results, label, "mixture") if "per_track_sdr" in inputs.drawn else []
     return text.track_findings(per_track, text.checkpoint_label(inputs.rows, label))
 
 
@@ -352,38 +383,44 @@ def _own(deck: Deck, inputs: Inputs, key: str) -> None:
     """The student's own findings or discussion (report_config.json), on a slide of their own when filled."""
     items = [str(i) for i in inputs.config.get(key) or [] if str(i).strip()]
     if items:
-        fig = deck.slide(OWN_SLIDES[key], "in my own words (report_config.json)")
-        bullets(fig, items, fontsize=17, gap=0.45)
+        bullet_slides(deck, OWN_SLIDES[key], "in my own words (report_config.json)", items, fontsize=17, gap=0.45)
 
 
 def _bss_appendix(deck: Deck, inputs: Inputs) -> None:
-    fig = deck.slide(APPENDIX[0], "median of per-track medians; SIR: interference, SAR: artifacts, ISR: spatial image")
+    subtitle = "median of per-track medians; SIR: interference, SAR: artifacts, ISR: spatial image"
+    fig = deck.slide(APPENDIX[0], subtitle)
     label = inputs.gl_checkpoint or (inputs.best[1] if inputs.best else None)
     if label is None:
         note(fig, "no evaluated checkpoint in comparison.csv yet")
         return
     header, cells = text.bss_table(inputs.rows, label)
-    table(fig, header, cells, 0.05, 0.76, 0.90, 14, (0.34, 0.18, 0.12, 0.12, 0.12, 0.12),
-          title=f"{text.checkpoint_label(inputs.rows, label)}, {text.track_count_label(inputs.rows)}"
-                + ("; ISR 'missing': mir_eval's BSS Eval v3 has none" if "mir_eval" in _metric(inputs) else ""))
+    title = (f"{text.checkpoint_label(inputs.rows, label)}, {text.track_count_label(inputs.rows)}"
+             + ("; ISR 'missing': mir_eval's BSS Eval v3 has none" if "mir_eval" in _metric(inputs) else ""))
+    for page, part in enumerate(split_rows(header, cells, 14, 0.76)):
+        if page:
+            fig = deck.slide(APPENDIX[0] + CONT, subtitle)
+        table(fig, header, part, 0.05, 0.76, 0.90, 14, (0.34, 0.18, 0.12, 0.12, 0.12, 0.12),
+              title=title + (CONT if page else ""))
 
 
 def _per_track_appendix(deck: Deck, inputs: Inputs) -> None:
-    """Every track's SDR, two tables of TRACKS_PER_COLUMN rows per page, as many pages as needed."""
+    """Every track's SDR, two tables of as many rows as fit per page, as many pages as needed ("(cont.)")."""
     label = inputs.gl_checkpoint or (inputs.best[1] if inputs.best else None)
     per_track = _attempt(inputs, "per_track", lambda: read_per_track(inputs.results, label, "mixture")) if label else None
     if not per_track:
         note(deck.slide(APPENDIX[1]), "no per-track results yet")
         return
     header, cells = text.per_track_table(per_track)
-    page = 2 * TRACKS_PER_COLUMN
+    column = len(split_rows(header, cells, 10, 0.80)[0])
+    page = 2 * column
     for first in range(0, len(cells), page):
-        fig = deck.slide(APPENDIX[1], f"{text.checkpoint_label(inputs.rows, label)}, mixture phase, tracks "
-                                      f"{first + 1}-{min(first + page, len(cells))} of {len(cells)} (best vocals first)")
-        for column in range(2):
-            part = cells[first + column * TRACKS_PER_COLUMN: first + (column + 1) * TRACKS_PER_COLUMN]
+        fig = deck.slide(APPENDIX[1] + (CONT if first else ""),
+                         f"{text.checkpoint_label(inputs.rows, label)}, mixture phase, tracks "
+                         f"{first + 1}-{min(first + page, len(cells))} of {len(cells)} (best vocals first)")
+        for half in range(2):
+            part = cells[first + half * column: first + (half + 1) * column]
             if part:
-                table(fig, header, part, 0.04 + 0.47 * column, 0.80, 0.45, 10, (0.58, 0.21, 0.21))
+                table(fig, header, part, 0.04 + 0.47 * half, 0.80, 0.45, 10, (0.58, 0.21, 0.21))
 
 
 def _references(deck: Deck, inputs: Inputs) -> None:

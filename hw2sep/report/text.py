@@ -23,6 +23,28 @@ def fmt(value: float | None, signed: bool = False) -> str:
     return f"{value:+.2f}" if signed else f"{value:.2f}"
 
 
+METRIC_LABELS = {  # scorer (summary.json "metric", hw2sep.metrics.BACKENDS) -> name and BSS Eval version
+    "museval": "museval, BSS Eval v4",
+    "fast": "hw2sep fast scorer, BSS Eval v4 (museval-equivalent)",
+    "mir_eval": "mir_eval, BSS Eval v3",
+}
+
+
+def metric_label(metric: str | None) -> str:
+    """'museval, BSS Eval v4' for a scorer name; 'metric: missing' when none was recorded."""
+    if not metric:
+        return "metric: missing"
+    return METRIC_LABELS.get(metric, str(metric))
+
+
+def budget_label(budget: dict) -> str:
+    """An experiment budget ({"epochs": N} and/or {"minutes": M}) in words: '50 epochs', '90 minutes (at most 50 epochs)'."""
+    epochs, minutes = budget.get("epochs"), budget.get("minutes")
+    if minutes is not None:
+        return f"{minutes:g} minutes" + (f" (at most {epochs} epochs)" if epochs is not None else "")
+    return f"{epochs} epoch{'' if epochs == 1 else 's'}" if epochs is not None else "missing"
+
+
 def checkpoint_label(rows: Sequence[dict], checkpoint: str) -> str:
     """'epoch_050' -> 'epoch 50'; 'best' -> 'best (epoch 37)'."""
     epoch = next((r["epoch"] for r in rows if r["checkpoint"] == checkpoint), None)
