@@ -91,7 +91,7 @@ def draw_per_track(per_track: dict[str, dict[str, list[float]]], fig) -> None:
         data = [per_track[n][target] for n in names]
         kept = [(i, d) for i, d in enumerate(data) if d]
         if kept:
-            ax.boxplot([d for _, d in kept], positions=[i for i, _ in kept], widths=0.6, **horizontal)
+            ax.boxplot([d for _, d in kept], positions=[i for i, _ in kept], widths=0.6, manage_ticks=False, **horizontal)
         ax.set_title(target, fontsize=FONT + 1)
         ax.set_xlabel("per-track median SDR (dB)", fontsize=FONT)
     axes[0].set_yticks(range(len(names)), names, fontsize=_run_fontsize(len(names)))

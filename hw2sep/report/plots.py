@@ -111,6 +111,7 @@ def _boxes(ax, groups: list[np.ndarray | None], medians: list[float | None], lab
     if present:
         parts = ax.boxplot([g for _, g in present], positions=[p for p, _ in present], widths=0.55,
                            patch_artist=True, showfliers=False, medianprops={"color": "black", "lw": 2},
+                           manage_ticks=False,
                            **(_HORIZONTAL if horizontal else {}))
         for box in parts["boxes"]:
             box.set(facecolor=color, alpha=0.35)
@@ -126,7 +127,10 @@ def _boxes(ax, groups: list[np.ndarray | None], medians: list[float | None], lab
         ax.annotate(text, textcoords="offset points", fontsize=size, fontweight="bold",
                     color="black" if g is not None else "grey", **where)
     if horizontal:
-        ax.set_yticks(positions, labels if show_labels else [""] * n)
+        if show_labels:  # the panels share their rows: the other panels only hide the names
+            ax.set_yticks(positions, labels)
+        else:
+            ax.tick_params(axis="y", labelleft=False)
         ax.set_ylim(n + 0.6, 0.4)  # first group on top
         ax.tick_params(axis="y", labelsize=size)
         ax.margins(x=0.05)
@@ -163,7 +167,7 @@ def plot_sdr_vs_epoch(results: str | os.PathLike, method: str = "mixture",
 
 def plot_phase_comparison(results: str | os.PathLike, checkpoint: str,
                           methods: Sequence[str] | None = None, fig: Figure | None = None) -> Figure:
-    """Per-track SDR of one checkpoint under each phase method, per target; grey lines pair each track.
+    """Per-track SDR of one checkpoint under each phase method, per target; grey lines pair each track (upright only).
 
     With many methods the boxes lie on their side, one method per row named once at the left.
     """
@@ -180,9 +184,8 @@ def plot_phase_comparison(results: str | os.PathLike, checkpoint: str,
                      for m in methods]
         for track in per_track[0]:
             ys = [p.get(track) for p in per_track]
-            if all(y is not None and math.isfinite(y) for y in ys):
-                xy = (ys, np.arange(1, len(methods) + 1)) if horizontal else (np.arange(1, len(methods) + 1), ys)
-                ax.plot(*xy, color="grey", alpha=0.35, lw=1)
+            if not horizontal and all(y is not None and math.isfinite(y) for y in ys):  # on their side: clutter
+                ax.plot(np.arange(1, len(methods) + 1), ys, color="grey", alpha=0.35, lw=1)
         groups = [np.array([v for v in p.values() if v is not None and math.isfinite(v)]) for p in per_track]
         medians = [(find_row(rows, checkpoint, m, target) or {}).get("SDR") for m in methods]
         labels = [method_label(m, 45 if horizontal else 16) for m in methods]

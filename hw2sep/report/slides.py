@@ -112,7 +112,7 @@ def split_items(items: Sequence[str], rect: Sequence[float] = BODY, gap: float =
 def bullet_slides(deck: "Deck", title: str, subtitle: str | None, items: Sequence[str], rect: Sequence[float] = BODY,
                   fontsize: float = 18, gap: float = 0.5, min_fontsize: float = 11) -> None:
     """Bulleted items on a new slide, continued on "(cont.)" slides while they do not fit."""
-    for page, part in enumerate(split_items(items, rect, gap, min_fontsize)):
+    for page, part in enumerate(split_items(items, rect, gap, max(min_fontsize, fontsize - 3))):
         fig = deck.slide(title + (CONT if page else ""), subtitle)
         bullets(fig, part, rect, fontsize, gap, min_fontsize)
 
