@@ -256,7 +256,7 @@ def test_fifty_tracks_report(fifty, tmp_path):
     joined = " ".join(" ".join(pages).split())
     assert "Griffin-Lim smears the consonants" in joined and "A longer training would need" in joined
     assert str(tmp_path) not in joined and str(fifty) not in joined
-    appendix = " ".join(" ".join(p.split()) for p, t in zip(pages, titles) if t == APPENDIX[1])
+    appendix = " ".join(" ".join(p.split()) for p, t in zip(pages, titles) if t.startswith(APPENDIX[1]))
     for track in FAKE_TRACKS:
         assert track[:34].strip() in appendix, track
     assert "tracks 1-32 of 50" in appendix and "tracks 33-50 of 50" in appendix
