@@ -135,3 +135,21 @@ def test_no_word_leaves_its_slide_reaches_the_footer_or_overlaps(built):
     size, pdf, titles, info = built
     problems = layout_problems(pdf, info["footer"])
     assert not problems, f"{size}: {len(problems)} problems, e.g.\n" + "\n".join(problems[:25])
+
+
+def test_figures_are_vector_text_and_settings_come_from_the_results(built):
+    """Figure words are in the PDF (vectors, not pixels); the metric and epochs are the results', never fixed wording."""
+    from hw2sep.names import method_label
+    from hw2sep.report.build import SLIDES
+
+    size, pdf, titles, info = built
+    pages = [" ".join(w[4] for w in words) for _, _, words in word_boxes(pdf)]
+    spectro = pages[titles.index(SLIDES[10])]
+    assert "reference vocals" in spectro and "mixture phase" in spectro and "Griffin-Lim (random init)" in spectro
+    assert "frequency (Hz)" in spectro  # an axis label of the figure: vector text
+    phase = pages[titles.index(SLIDES[8])]
+    for method in info["methods"]:
+        assert method_label(method) in phase, method
+    everything = " ".join(pages)
+    assert "museval, BSS Eval v4" in everything and "Budget per run: 1 epoch" in everything
+    assert "50 epochs each" not in everything
