@@ -1,7 +1,7 @@
 """The report's layout at every size: built from fake result folders (SMOKE size and the largest sizes:
 50 tracks, 12 reconstruction methods, 30 experiment runs), then checked on the PDF's own word boxes
 (poppler's ``pdftotext -bbox-layout``): no word leaves its slide, none reaches the footer line, no two
-overlap, and the figures are vector text (their words are in the PDF)."""
+overlap, none is under 9 pt, and the figures are vector text (their words are in the PDF)."""
 
 from __future__ import annotations
 
@@ -92,8 +92,12 @@ def word_boxes(pdf: Path) -> list[tuple[float, float, list[tuple[float, float, f
     return pages
 
 
-def layout_problems(pdf: Path, footer: str) -> list[str]:
-    """Every word off its page, in the footer band without being the footer, or overlapping another word."""
+EM_HEIGHT = 1.164  # DejaVu Sans: a word box's height is its font size times ascent + descent
+
+
+def layout_problems(pdf: Path, footer: str, smallest: float = 9.0) -> list[str]:
+    """Every word off its page, in the footer band without being the footer, set under `smallest` pt,
+    or overlapping another word."""
     from hw2sep.report.slides import FOOTER_TOP
 
     problems = []
@@ -105,6 +109,8 @@ def layout_problems(pdf: Path, footer: str) -> list[str]:
                 problems.append(f"page {number}: '{word}' leaves the slide ({x0:.0f}, {y0:.0f}, {x1:.0f}, {y1:.0f})")
             elif y1 > line and word not in allowed:
                 problems.append(f"page {number}: '{word}' reaches the footer line (bottom {height - y1:.1f} pt)")
+            if y1 - y0 < smallest * EM_HEIGHT - 0.1:
+                problems.append(f"page {number}: '{word}' is set in {(y1 - y0) / EM_HEIGHT:.1f} pt")
         for i, a in enumerate(words):
             for b in words[i + 1:]:
                 dx = min(a[2], b[2]) - max(a[0], b[0])

@@ -23,8 +23,8 @@ from typing import Callable, Sequence
 from hw2sep.errors import Hw2sepError
 from hw2sep.names import method_label
 from hw2sep.report import optional, plots, text
-from hw2sep.results import (DamagedResultError, best_epoch, epochs_to_show, phase_checkpoint, read_checkpoint_meta, read_comparison,
-                            read_log, read_per_track)
+from hw2sep.results import (DamagedResultError, best_epoch, epochs_to_show, methods_of, phase_checkpoint,
+                            read_checkpoint_meta, read_comparison, read_log, read_per_track)
 from hw2sep.report.slides import BODY, CONT, PAGE, Deck, bullet_slides, bullets, note, panel, pipeline, split_rows, table, wrap
 
 DEFAULT_CONFIG = {
@@ -260,17 +260,22 @@ def _methodology(deck: Deck, inputs: Inputs) -> None:
     params = f"{meta['parameters']:,} parameters" if meta.get("parameters") else "parameters: missing"
     tracks = max((r["tracks"] for r in rows), default=0)
     kept = ", ".join(map(str, meta.get("train", {}).get("checkpoint_epochs", [])))
+    model = meta.get("model", "model: missing")
+    mask = "vocals mask" if meta.get("config", {}).get("mask", True) else "vocals magnitude (no mask)"
+    methods = methods_of(rows, inputs.gl_checkpoint) if inputs.gl_checkpoint else ["mixture"]
+    phase = ", ".join(method_label(m) for m in methods[:2]) + (f" + {len(methods) - 2} more" if len(methods) > 2 else "")
     pipeline(fig, ["MUSDB18 stems → vocals, accompaniment", "npy cache (int16, memory-mapped)",
-                   f"Open-Unmix vocals model ({params})", "train from scratch: MSE on |STFT|",
-                   "vocals mask; accompaniment = residual", "phase: mixture or Griffin-Lim",
+                   f"{model} vocals model ({params})", f"train from scratch: loss {meta.get('loss') or 'missing'}",
+                   f"{mask}; accompaniment = residual", f"phase: {phase}",
                    f"SDR: {_metric(inputs)}, median of medians ({tracks or '?'} test tracks)"], y=0.64)
+    gl = text.checkpoint_label(rows, inputs.gl_checkpoint) if inputs.gl_checkpoint else "(no Griffin-Lim result yet)"
     items = [dataset_description(inputs.meta),
              "One network estimates the vocals magnitude; accompaniment = max(|mixture| − vocals, 0), so both "
              "targets fit the 10 M parameter bound.",
              f"Checkpoints kept at epochs {kept or '(missing: no checkpoint json)'} and evaluated on the test set "
              "only after training.",
              "Griffin-Lim: torch implementation of librosa.griffinlim's algorithm (fast GL with momentum), "
-             "applied to the best checkpoint's magnitudes instead of the mixture phase.",
+             f"applied to the magnitudes of {gl} instead of the mixture phase.",
              f"SDR metric: {_metric(inputs)}; 1 s windows, median per track, then median over tracks"]
     bullets(fig, items, (0.05, 0.08, 0.90, 0.50), fontsize=17)
 
@@ -308,7 +313,7 @@ def _results(deck: Deck, inputs: Inputs) -> None:
     task1 = split_rows(header, cells, size1, top, floor)
     if gl:
         header2, cells2 = text.phase_table(rows, gl)
-        cells2 = [[wrap(c[0], 0.43 * 0.32 * PAGE[0] * 0.8, size2), *c[1:]] for c in cells2]
+        cells2 = [[wrap(c[0], 0.43 * 0.44 * PAGE[0] * 0.8, size2), *c[1:]] for c in cells2]
         task2 = split_rows(header2, cells2, size2, top, floor)
     for page in range(max(len(task1), len(task2) if gl else 1)):
         cont = CONT if page else ""
@@ -318,7 +323,7 @@ def _results(deck: Deck, inputs: Inputs) -> None:
             table(fig, header, task1[page], 0.05, top, 0.42, size1, (0.30, 0.35, 0.35),
                   title=f"Task 1: SDR per epoch{cont}\nmixture phase, {text.track_count_label(rows)}")
         if gl and page < len(task2):
-            table(fig, header2, task2[page], 0.52, top, 0.43, size2, (0.32, 0.34, 0.34),
+            table(fig, header2, task2[page], 0.52, top, 0.43, size2, (0.44, 0.28, 0.28),
                   title=f"Task 2: phase reconstruction at {text.checkpoint_label(rows, gl)}{cont}\n"
                         "(Δ: difference to the mixture phase)")
 
@@ -334,14 +339,19 @@ def _findings(deck: Deck, inputs: Inputs) -> None:
     bullet_slides(deck, "Findings highlight", "generated from the result files", items, fontsize=17, gap=0.45)
 
 
+UMX_LAYERS = ["Input: magnitude STFT of the stereo mixture, cropped to the bandwidth and standardised per bin.",
+              "fc + batch norm + tanh → BLSTM with skip connection → 2 × (fc + batch norm).",
+              "Output: a ReLU mask times the mixture magnitude (vocals).",
+              "Accompaniment = residual of the mixture magnitude."]  # Open-Unmix's structure (hw2sep.models.umx)
+
+
 def _model(deck: Deck, inputs: Inputs) -> None:
-    fig = deck.slide("Details: model", "Open-Unmix (Stöter et al., 2019), re-implemented and trained from scratch")
+    model = (inputs.meta or {}).get("model")
+    fig = deck.slide("Details: model", "Open-Unmix (Stöter et al., 2019), re-implemented and trained from scratch"
+                     if model == "umx" else f"{model or 'model: missing'}, trained from scratch (checkpoint json)")
     _figure_or_note(fig, inputs, "architecture", (0.03, 0.08, 0.60, 0.74))
-    bullets(fig, ["Input: magnitude STFT of the stereo mixture, cropped to the bandwidth and standardised per bin.",
-                  "fc + batch norm + tanh → BLSTM with skip connection → 2 × (fc + batch norm).",
-                  "Output: a ReLU mask times the mixture magnitude (vocals).",
-                  "Accompaniment = residual of the mixture magnitude."],
-            (0.65, 0.08, 0.31, 0.72), fontsize=15)
+    if model == "umx":
+        bullets(fig, UMX_LAYERS, (0.65, 0.08, 0.31, 0.72), fontsize=15)
 
 
 def _training(deck: Deck, inputs: Inputs) -> None:
