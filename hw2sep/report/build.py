@@ -309,10 +309,11 @@ def _results(deck: Deck, inputs: Inputs) -> None:
     floor = BODY[1] + (13 / 72 * 1.3 * (lines.count("\n") + 1) / PAGE[1] + 0.02 if notes else 0)
     if notes:
         fig.text(0.05, floor - 0.01, lines, fontsize=13, color="#a33", style="italic", va="top", linespacing=1.3)
-    top, size1, size2 = 0.70, 16, 14
+    top, size1 = 0.70, 16
     task1 = split_rows(header, cells, size1, top, floor)
     if gl:
         header2, cells2 = text.phase_table(rows, gl)
+        size2 = 14 if len(cells2) <= 6 else 12
         cells2 = [[wrap(c[0], 0.43 * 0.44 * PAGE[0] * 0.8, size2), *c[1:]] for c in cells2]
         task2 = split_rows(header2, cells2, size2, top, floor)
     for page in range(max(len(task1), len(task2) if gl else 1)):
