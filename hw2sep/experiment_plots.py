@@ -21,7 +21,8 @@ FIGURES = {"sdr_vs_parameters": "sdr_vs_parameters.png", "sdr_per_track": "sdr_p
            "sdr_vs_length": "sdr_vs_length.png"}
 
 
-def plot_experiment(folder: str | Path, rows: Sequence[dict], per_track: dict[str, dict[str, list[float]]]) -> list[Path]:
+def plot_experiment(folder: str | Path, rows: Sequence[dict],
+                    per_track: dict[str, dict[str, list[float]]]) -> list[Path]:
     """Draw every figure that the rows support; returns the PNG paths written."""
     folder = Path(folder)
     paths = []
@@ -91,7 +92,8 @@ def draw_per_track(per_track: dict[str, dict[str, list[float]]], fig) -> None:
         data = [per_track[n][target] for n in names]
         kept = [(i, d) for i, d in enumerate(data) if d]
         if kept:
-            ax.boxplot([d for _, d in kept], positions=[i for i, _ in kept], widths=0.6, manage_ticks=False, **horizontal)
+            ax.boxplot([d for _, d in kept], positions=[i for i, _ in kept], widths=0.6, manage_ticks=False,
+                       **horizontal)
         ax.set_title(target, fontsize=FONT + 1)
         ax.set_xlabel("per-track median SDR (dB)", fontsize=FONT)
     axes[0].set_yticks(range(len(names)), names, fontsize=_run_fontsize(len(names)))

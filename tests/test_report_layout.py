@@ -76,7 +76,7 @@ def fake_results(root: Path, tracks: int, epochs: list[int], methods: list[str],
              "accompaniment_SDR_griffinlim": 8.0} for j in range(runs)])
         info = json.loads((experiments / name / "experiment.json").read_text())
         info.update(budget={"epochs": 1}, evaluate={"methods": ["main", "griffinlim"], "metric": "fast", "tracks": 2},
-                    description="Optional task: a study of this and that; 50 epochs each (a documented smaller budget).")
+                    description="Optional task: a study of this and that; 50 epochs each (a smaller budget).")
         (experiments / name / "experiment.json").write_text(json.dumps(info))
     return {"results": results, "run": run, "samples": samples, "experiments": experiments}
 
@@ -144,7 +144,7 @@ def test_no_word_leaves_its_slide_reaches_the_footer_or_overlaps(built):
 
 
 def test_figures_are_vector_text_and_settings_come_from_the_results(built):
-    """Figure words are in the PDF (vectors, not pixels); the metric and epochs are the results', never fixed wording."""
+    """Figure words are in the PDF (vectors, not pixels); the metric and budget are the results', never fixed words."""
     from hw2sep.names import method_label
     from hw2sep.report.build import SLIDES
 

@@ -23,9 +23,11 @@ from typing import Callable, Sequence
 from hw2sep.errors import Hw2sepError
 from hw2sep.names import method_label
 from hw2sep.report import optional, plots, text
+from hw2sep.report.text import dataset_description, public
 from hw2sep.results import (DamagedResultError, best_epoch, epochs_to_show, methods_of, phase_checkpoint,
                             read_checkpoint_meta, read_comparison, read_log, read_per_track)
-from hw2sep.report.slides import BODY, CONT, PAGE, Deck, bullet_slides, bullets, note, panel, pipeline, split_rows, table, wrap
+from hw2sep.report.slides import (BODY, CONT, PAGE, Deck, bullet_slides, bullets, note, panel, pipeline, split_rows,
+                                  table, wrap)
 
 DEFAULT_CONFIG = {
     "name": "YOUR NAME", "student_id": "YOUR STUDENT ID", "code_link": "https://YOUR-CLOUD-DRIVE-LINK",
@@ -42,7 +44,6 @@ SLIDES = ("cover", "Novelty highlight", "Methodology highlight", "Result highlig
 OWN_SLIDES = {"findings": "Findings: own analysis", "discussion": "Discussion"}  # shown when the config fills them
 APPENDIX = ("Appendix: SDR, SIR, ISR and SAR", "Appendix: per-track SDR")  # the per-track table may take pages
 REPORT_EXTREMES = 8  # the per-track figure shows the worst and best 8 tracks: 9 pt names at its size on the slide
-REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -175,7 +176,8 @@ def _spectrogram_signals(samples: Path, prefer: str | None) -> dict:
     picks = [e for e in mine if e["kind"] == "mixture" or (e["target"] == "vocals" and e["kind"] == "reference")]
     models = [e["model"] for e in mine if e["kind"] == "estimate"]
     model = prefer if prefer in models else (models[-1] if models else None)
-    estimates = {e["method"]: e for e in mine if e["kind"] == "estimate" and e["target"] == "vocals" and e["model"] == model}
+    estimates = {e["method"]: e for e in mine
+                 if e["kind"] == "estimate" and e["target"] == "vocals" and e["model"] == model}
     chosen = [m for m in SPECTROGRAM_METHODS if m in estimates]
     chosen += [m for m in estimates if m not in chosen][:len(SPECTROGRAM_METHODS) - len(chosen)]
     picks += [estimates[m] for m in chosen]
@@ -191,34 +193,6 @@ def _spectrograms(cache: dict, samples: Path, prefer: str | None, fig=None):
         cache.update(_spectrogram_signals(samples, prefer))
     signals = {k: v for k, v in cache.items() if k != "_title"}
     return plots.plot_spectrograms(signals, title=cache["_title"], fig=fig)
-
-
-def dataset_description(meta: dict | None) -> str:
-    """What the model was trained on, from the npy manifest named in the checkpoint json."""
-    from hw2sep.prep import load_manifest
-
-    npy_root = (meta or {}).get("train", {}).get("npy_root")
-    try:
-        manifest = load_manifest(npy_root) if npy_root else None
-    except Hw2sepError:
-        manifest = None
-    if not manifest:
-        return "training data: unknown (npy cache not found here)"
-    counts = {}
-    for track in manifest["tracks"]:
-        counts[track["subset"]] = counts.get(track["subset"], 0) + 1
-    toy = (Path(manifest["source_root"]) / "toy_musdb.json").exists()
-    name = "TOY MUSDB (synthetic smoke-test data, not MUSDB18)" if toy else Path(manifest["source_root"]).name
-    return f"training data: {name}; " + ", ".join(f"{n} {s}" for s, n in counts.items()) + " tracks"
-
-
-def public(text: str) -> str:
-    """`text` without this machine's absolute paths: repository paths become relative, others keep
-    their last two parts ("…/results/comparison.csv"), so no slide shows the student's folders."""
-    import re
-
-    text = str(text).replace(str(REPO) + os.sep, "")
-    return re.sub(r"(?<![\w.:/])(?:[A-Za-z]:)?[/\\](?:[^\s/\\:]+[/\\])+([^\s/\\:]+[/\\][^\s/\\:]+)", r"…/\1", text)
 
 
 # ---------------------------------------------------------------- slides
@@ -263,7 +237,7 @@ def _methodology(deck: Deck, inputs: Inputs) -> None:
     model = meta.get("model", "model: missing")
     mask = "vocals mask" if meta.get("config", {}).get("mask", True) else "vocals magnitude (no mask)"
     methods = methods_of(rows, inputs.gl_checkpoint) if inputs.gl_checkpoint else ["mixture"]
-    phase = ", ".join(method_label(m) for m in methods[:2]) + (f" + {len(methods) - 2} more" if len(methods) > 2 else "")
+    phase = ", ".join(method_label(m) for m in methods[:2]) + (f" + {len(methods) - 2} more" * (len(methods) > 2))
     pipeline(fig, ["MUSDB18 stems → vocals, accompaniment", "npy cache (int16, memory-mapped)",
                    f"{model} vocals model ({params})", f"train from scratch: loss {meta.get('loss') or 'missing'}",
                    f"{mask}; accompaniment = residual", f"phase: {phase}",

@@ -91,7 +91,10 @@ def read_experiment(experiments: str | Path, name: str) -> ExperimentTable:
 
 
 def _per_track(folder: Path, rows: Sequence[dict]) -> dict[str, dict[str, list[float]]]:
-    """{run: {target: per-track SDR}} of each run's own reconstruction (RUN/results/best/<main_method>/per_track.csv)."""
+    """{run: {target: per-track SDR}} of each run's own reconstruction.
+
+    Read from RUN/results/best/<main_method>/per_track.csv, the table's main_method naming the method.
+    """
     found = {}
     for row in rows:
         results = folder / "runs" / row["run"] / "results"

@@ -123,7 +123,8 @@ def _boxes(ax, groups: list[np.ndarray | None], medians: list[float | None], lab
         text = "no result" if g is None else ("n/a" if m is None else f"{m:.2f} dB")
         where = ({"xy": (1.0, p), "xycoords": ("axes fraction", "data"), "xytext": (4, 0), "ha": "left", "va": "center"}
                  if horizontal else
-                 {"xy": (p, 1.0), "xycoords": ("data", "axes fraction"), "xytext": (0, -4), "ha": "center", "va": "top"})
+                 {"xy": (p, 1.0), "xycoords": ("data", "axes fraction"), "xytext": (0, -4), "ha": "center",
+                  "va": "top"})
         ax.annotate(text, textcoords="offset points", fontsize=size, fontweight="bold",
                     color="black" if g is not None else "grey", **where)
     if horizontal:

@@ -190,7 +190,8 @@ def pipeline(fig: Figure, steps: Sequence[str], y: float = 0.70, height: float =
         fig.add_artist(FancyBboxPatch((x, y), width, height, boxstyle="round,pad=0.005", transform=fig.transFigure,
                                       facecolor="#e8eef4", edgecolor=ACCENT, lw=1.5))
         size = 13
-        while size > 9 and (wrap(step, width * PAGE[0] * 0.9, size).count("\n") + 1) * size * 1.25 > height * PAGE[1] * 66:
+        lines = lambda s: wrap(step, width * PAGE[0] * 0.9, s).count("\n") + 1  # noqa: E731
+        while size > 9 and lines(size) * size * 1.25 > height * PAGE[1] * 66:
             size -= 1  # a long step gets smaller type, never more lines than the box holds
         fig.text(x + width / 2, y + height / 2, wrap(step, width * PAGE[0] * 0.9, size), fontsize=size,
                  ha="center", va="center")

@@ -7,13 +7,17 @@ missing the text says so ("missing", "no epoch-150 result ... yet") instead of g
 from __future__ import annotations
 
 import math
+import os
+import re
 from pathlib import Path
 from typing import Sequence
 
+from hw2sep.errors import Hw2sepError
 from hw2sep.names import TARGETS, method_label
 from hw2sep.results import epoch_checkpoints, find_row, methods_of
 
 MISSING = "missing"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def fmt(value: float | None, signed: bool = False) -> str:
@@ -38,7 +42,8 @@ def metric_label(metric: str | None) -> str:
 
 
 def budget_label(budget: dict) -> str:
-    """An experiment budget ({"epochs": N} and/or {"minutes": M}) in words: '50 epochs', '90 minutes (at most 50 epochs)'."""
+    """An experiment budget ({"epochs": N} and/or {"minutes": M}) in words:
+    '50 epochs', '90 minutes (at most 50 epochs)'."""
     epochs, minutes = budget.get("epochs"), budget.get("minutes")
     if minutes is not None:
         return f"{minutes:g} minutes" + (f" (at most {epochs} epochs)" if epochs is not None else "")
@@ -213,3 +218,29 @@ def _duration(seconds: float) -> str:
     if seconds >= 3600:
         return f"{seconds / 3600:.2f} h"
     return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+def dataset_description(meta: dict | None) -> str:
+    """What the model was trained on, from the npy manifest named in the checkpoint json."""
+    from hw2sep.prep import load_manifest
+
+    npy_root = (meta or {}).get("train", {}).get("npy_root")
+    try:
+        manifest = load_manifest(npy_root) if npy_root else None
+    except Hw2sepError:
+        manifest = None
+    if not manifest:
+        return "training data: unknown (npy cache not found here)"
+    counts = {}
+    for track in manifest["tracks"]:
+        counts[track["subset"]] = counts.get(track["subset"], 0) + 1
+    toy = (Path(manifest["source_root"]) / "toy_musdb.json").exists()
+    name = "TOY MUSDB (synthetic smoke-test data, not MUSDB18)" if toy else Path(manifest["source_root"]).name
+    return f"training data: {name}; " + ", ".join(f"{n} {s}" for s, n in counts.items()) + " tracks"
+
+
+def public(text: str) -> str:
+    """`text` without this machine's absolute paths: repository paths become relative, others keep
+    their last two parts ("…/results/comparison.csv"), so no slide shows the student's folders."""
+    text = str(text).replace(str(REPO) + os.sep, "")
+    return re.sub(r"(?<![\w.:/])(?:[A-Za-z]:)?[/\\](?:[^\s/\\:]+[/\\])+([^\s/\\:]+[/\\][^\s/\\:]+)", r"…/\1", text)
