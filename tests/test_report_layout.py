@@ -20,14 +20,15 @@ from test_report import _fake_experiment, _write_csv
 PDFTOTEXT = shutil.which("pdftotext")
 MAX_METHODS = ["mixture", "wiener", "griffinlim", "griffinlim-librosa", "griffinlim-mixinit", "mel", "direct",
                "residual", "vocoder", "vocoder-linear", "griffinlim-64-iterations", "phase-retrieval-admm"]
-SIZES = {  # name: (tracks, epochs evaluated, methods at the Griffin-Lim checkpoint, runs per experiment)
-    "smoke": (2, [1, 2, 3], ["mixture", "griffinlim", "griffinlim-mixinit"], 3),
-    "largest": (50, [10, 25, 50, 75, 100, 150], MAX_METHODS, 30),
+SIZES = {  # name: (tracks, epochs evaluated, methods at the Griffin-Lim checkpoint, runs per experiment, metric)
+    "smoke": (2, [1, 2, 3], ["mixture", "griffinlim", "griffinlim-mixinit"], 3, "fast"),
+    "largest": (50, [10, 25, 50, 75, 100, 150], MAX_METHODS, 30, "museval"),
 }
 TRACK = "{i:02d} - A Rather Long Artist Name Feat. Somebody - The Song With The Longest Title"
 
 
-def fake_results(root: Path, tracks: int, epochs: list[int], methods: list[str], runs: int) -> dict[str, Path]:
+def fake_results(root: Path, tracks: int, epochs: list[int], methods: list[str], runs: int,
+                 metric: str = "museval") -> dict[str, Path]:
     """RESULTS, RUN, SAMPLES and EXPERIMENTS folders as the pipeline writes them, filled with made-up numbers."""
     from hw2sep.samples import write_sample
 
@@ -41,7 +42,7 @@ def fake_results(root: Path, tracks: int, epochs: list[int], methods: list[str],
                           "SIR": "12.0", "ISR": "9.0", "SAR": "7.0", "SDR_global": "5.0"}
                          for i, t in enumerate(names) for target, base in (("vocals", 4.0), ("accompaniment", 10.0))]
             _write_csv(results / label / method / "per_track.csv", list(per_track[0]), per_track)
-            (results / label / method / "summary.json").write_text(json.dumps({"metric": "museval", "method": method}))
+            (results / label / method / "summary.json").write_text(json.dumps({"metric": metric, "method": method}))
             for target, base in (("vocals", 4.0), ("accompaniment", 10.0)):
                 sdr = base + epoch / 100 - k / 3
                 comparison.append({"checkpoint": label, "epoch": epoch, "method": method, "target": target,
@@ -124,9 +125,9 @@ def layout_problems(pdf: Path, footer: str, smallest: float = 9.0) -> list[str]:
 def built(request, tmp_path_factory) -> tuple[str, Path, list[str], dict]:
     from hw2sep.report.build import build_report, load_config
 
-    tracks, epochs, methods, runs = SIZES[request.param]
+    tracks, epochs, methods, runs, metric = SIZES[request.param]
     root = tmp_path_factory.mktemp(request.param)
-    folders = fake_results(root, tracks, epochs, methods, runs)
+    folders = fake_results(root, tracks, epochs, methods, runs, metric)
     config = load_config(None)
     config.update(epochs=epochs, gl_checkpoint=f"epoch_{epochs[len(epochs) // 2]:03d}",
                   findings=["A finding in my own words. " * 8] * 3, novelty=["A novelty point. " * 10] * 4)
@@ -134,7 +135,7 @@ def built(request, tmp_path_factory) -> tuple[str, Path, list[str], dict]:
     pdf = build_report(folders["results"], folders["run"], folders["samples"], root / "report.pdf", config,
                        titles=titles, experiments=folders["experiments"])
     footer = f"{config['name']} · {config['student_id']} · HW2 source separation"
-    return request.param, pdf, titles, {"footer": footer, "methods": methods, "tracks": tracks}
+    return request.param, pdf, titles, {"footer": footer, "methods": methods, "tracks": tracks, "metric": metric}
 
 
 def test_no_word_leaves_its_slide_reaches_the_footer_or_overlaps(built):
@@ -147,6 +148,7 @@ def test_figures_are_vector_text_and_settings_come_from_the_results(built):
     """Figure words are in the PDF (vectors, not pixels); the metric and budget are the results', never fixed words."""
     from hw2sep.names import method_label
     from hw2sep.report.build import SLIDES
+    from hw2sep.report.text import metric_label
 
     size, pdf, titles, info = built
     pages = [" ".join(w[4] for w in words) for _, _, words in word_boxes(pdf)]
@@ -157,5 +159,6 @@ def test_figures_are_vector_text_and_settings_come_from_the_results(built):
     for method in info["methods"]:
         assert method_label(method) in phase, method
     everything = " ".join(pages)
-    assert "museval, BSS Eval v4" in everything and "Budget per run: 1 epoch" in everything
+    assert metric_label(info["metric"]) in pages[titles.index("Result highlight")]  # the scorer of summary.json
+    assert "BSS Eval v4" in metric_label(info["metric"]) and "Budget per run: 1 epoch" in everything
     assert "50 epochs each" not in everything

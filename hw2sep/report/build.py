@@ -267,7 +267,7 @@ def _metric(inputs: Inputs) -> str:
 
 def _results(deck: Deck, inputs: Inputs) -> None:
     rows = inputs.rows
-    subtitle = "test-set SDR in dB: median over tracks of the per-track median over 1 s windows"
+    subtitle = f"test-set SDR in dB ({_metric(inputs)}): median over tracks of per-track medians over 1 s windows"
     fig = deck.slide("Result highlight", subtitle)
     if not rows:
         damaged = inputs.damaged.get("comparison")

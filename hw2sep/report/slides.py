@@ -58,8 +58,9 @@ class Deck:
         fig = Figure(figsize=PAGE)
         if title:
             fig.text(0.05, 0.925, title, fontsize=30, fontweight="bold", color=ACCENT, va="center")
-            if subtitle:
-                fig.text(0.05, 0.865, subtitle, fontsize=16, color=GREY, va="center")
+            if subtitle:  # one line: a long subtitle gets smaller type (DejaVu Sans, ~0.58 em per character)
+                size = max(10.0, min(16.0, 0.9 * PAGE[0] * 72 / (0.58 * max(len(subtitle), 1))))
+                fig.text(0.05, 0.865, subtitle, fontsize=size, color=GREY, va="center")
             fig.add_artist(matplotlib.lines.Line2D([0.05, 0.95], [0.895 if not subtitle else 0.835] * 2,
                                                    color=ACCENT, lw=2, transform=fig.transFigure))
         self.titles.append(title)

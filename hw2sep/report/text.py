@@ -29,7 +29,7 @@ def fmt(value: float | None, signed: bool = False) -> str:
 
 METRIC_LABELS = {  # scorer (summary.json "metric", hw2sep.metrics.BACKENDS) -> name and BSS Eval version
     "museval": "museval, BSS Eval v4",
-    "fast": "hw2sep fast scorer, BSS Eval v4 (museval-equivalent)",
+    "fast": "fast, BSS Eval v4 (museval-equivalent)",
     "mir_eval": "mir_eval, BSS Eval v3",
 }
 
