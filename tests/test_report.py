@@ -77,6 +77,15 @@ def test_every_page_is_16_9_and_the_slide_count_is_fixed(report):
         assert width == pytest.approx(13.333 * 72, abs=1)
 
 
+def test_the_smoke_report_passes_the_layout_check(report):
+    """The report of a real SMOKE run (trained, evaluated, samples written): no word off its slide, on the
+    footer line, under 9 pt or over another word (the check of test_report_layout, on this PDF)."""
+    from test_report_layout import layout_problems
+
+    problems = layout_problems(report, "YOUR NAME · YOUR STUDENT ID · HW2 source separation")
+    assert not problems, "\n".join(problems[:25])
+
+
 def test_slide_titles_follow_the_template(report):
     from hw2sep.report.build import SLIDES
 
