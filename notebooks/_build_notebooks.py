@@ -322,11 +322,10 @@ figures = {"loss_curves": plots.plot_loss_curves(ws.run, mark_epochs=ws.epochs),
 for name, fig in figures.items():
     plots.save_figure(fig, ws.figures, name)
     display(fig)'''),
-    md("## Architecture\nThe parameter count per layer, rebuilt from the checkpoint's json."),
+    md("## Architecture\nThe parameter count per layer, from the checkpoint's json."),
     code('''\
-from hw2sep.models.checkpoint import load_model
-model, meta = load_model(ws.checkpoint("best"))
-fig = plots.plot_architecture(model)
+from hw2sep.report.results import read_checkpoint_meta
+fig = plots.plot_architecture(read_checkpoint_meta(ws.run, ["best"]))
 plots.save_figure(fig, ws.figures, "architecture")
 fig'''),
     md("## The report"),

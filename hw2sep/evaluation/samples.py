@@ -19,6 +19,7 @@ import numpy as np
 
 from hw2sep import SAMPLE_RATE
 from hw2sep.data.musdb import detect_layout, list_tracks
+from hw2sep.report.results import read_index
 from hw2sep.common.files import atomic_path, write_json, write_text
 
 INDEX_FIELDS = ("track", "kind", "target", "model", "method", "sdr_db", "file")
@@ -57,11 +58,6 @@ def slug(text: str) -> str:
 
 def _readable(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_.")[:80] or "untitled"
-
-
-def read_index(samples_dir: str | Path) -> list[dict]:
-    path = Path(samples_dir) / "index.json"
-    return json.loads(path.read_text()) if path.exists() else []
 
 
 def _update_index(samples_dir: Path, entry: dict) -> None:

@@ -254,7 +254,7 @@ def read_per_track_sdr(folder: str | Path, token: str = "main") -> dict[str, dic
 
 def make_figures(folder: str | Path) -> list[Path]:
     """Draw the experiment's figures beside its table (matplotlib is imported only here)."""
-    from hw2sep.experiments.plots import plot_experiment
+    from hw2sep.report.experiment_plots import plot_experiment
     folder = Path(folder)
     with open(folder / "table.csv", newline="") as f:
         rows = list(csv.DictReader(f))

@@ -22,6 +22,7 @@ from hw2sep import __version__
 from hw2sep.errors import Hw2sepError
 from hw2sep.common.files import atomic_path, write_json
 from hw2sep.models import MODELS, build_model, count_parameters
+from hw2sep.models.architecture import architecture_rows
 
 
 def save_checkpoint(path: str | Path, model: nn.Module, model_name: str, model_config: dict,
@@ -32,7 +33,7 @@ def save_checkpoint(path: str | Path, model: nn.Module, model_name: str, model_c
     with atomic_path(path.with_suffix(".pt")) as tmp:
         torch.save(state, tmp)
     meta = {"model": model_name, "config": model_config, "parameters": count_parameters(model),
-            "package_version": __version__, **info}
+            "architecture": architecture_rows(model), "package_version": __version__, **info}
     write_json(path.with_suffix(".json"), meta)
     return path.with_suffix(".pt")
 

@@ -1,8 +1,10 @@
 """Figures for the notebooks and the report, drawn only from result files and arrays.
 
 Every function returns a `matplotlib.figure.Figure` (not registered with pyplot, so nothing leaks or
-shows twice in a notebook) sized for a 16:9 slide, with fonts of 14 pt or more and units on every
-axis. `save_figure` writes a PNG and a PDF of it atomically. A missing input raises `Hw2sepError`.
+shows twice in a notebook) sized for a 16:9 slide, with fonts of 9 pt or more and units on every
+axis; given ``fig`` (a slide's SubFigure, see ``slides.panel``) it draws into that instead, so the
+report embeds it as vectors at its placed size. `save_figure` writes a PNG and a PDF of it atomically.
+A missing input raises `Hw2sepError`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from hw2sep.report.results import epoch_checkpoints, find_row, read_comparison, 
 
 FONT, TITLE = 14, 18
 _MPL = tuple(int(x) for x in matplotlib.__version__.split(".")[:2])
+_HORIZONTAL = {"orientation": "horizontal"} if _MPL >= (3, 10) else {"vert": False}
 COLORS = {"vocals": "#d1495b", "accompaniment": "#00798c", "train": "#edae49", "valid": "#30638e"}
 
 
@@ -38,8 +41,13 @@ def save_figure(fig: Figure, folder: str | os.PathLike, name: str, dpi: int = 15
     return paths
 
 
-def _figure(width: float = 12.0, height: float = 5.6) -> Figure:
-    return Figure(figsize=(width, height), layout="constrained")
+SMALLEST = 9  # pt: no text in a figure or table is smaller, at the size it is placed on a slide
+HORIZONTAL_FROM = 5  # box plots of this many groups or more lie on their side, one labelled row each
+
+
+def _figure(width: float = 12.0, height: float = 5.6, fig: Figure | None = None) -> Figure:
+    """``fig`` when given (a slide's SubFigure), else a new constrained-layout figure of that size."""
+    return fig if fig is not None else Figure(figsize=(width, height), layout="constrained")
 
 
 def _style(ax, title: str | None = None, xlabel: str | None = None, ylabel: str | None = None) -> None:
@@ -54,11 +62,11 @@ def _style(ax, title: str | None = None, xlabel: str | None = None, ylabel: str 
     ax.grid(True, alpha=0.3)
 
 
-def plot_loss_curves(run: str | os.PathLike, mark_epochs: Sequence[int] = ()) -> Figure:
+def plot_loss_curves(run: str | os.PathLike, mark_epochs: Sequence[int] = (), fig: Figure | None = None) -> Figure:
     """Training and validation loss per epoch from RUN/log.csv, the best validation epoch marked."""
     log = read_log(run)
     epochs = [r["epoch"] for r in log]
-    fig = _figure()
+    fig = _figure(fig=fig)
     ax = fig.add_subplot()
     for key in ("train", "valid"):
         ax.plot(epochs, [r[f"{key}_loss"] for r in log], color=COLORS[key], lw=2.5,
@@ -90,29 +98,52 @@ def _sdr_values(results, checkpoint: str, method: str, target: str) -> np.ndarra
     return values[np.isfinite(values)]
 
 
-def _boxes(ax, groups: list[np.ndarray | None], medians: list[float | None], labels: list[str], color: str) -> None:
-    """Box plots of per-track SDR with each median of medians written above its box (None = no result)."""
-    positions = np.arange(1, len(groups) + 1)
+def _boxes(ax, groups: list[np.ndarray | None], medians: list[float | None], labels: list[str], color: str,
+           horizontal: bool = False, show_labels: bool = True) -> None:
+    """Box plots of per-track SDR, each median of medians written beside its box (None = no result).
+
+    Upright, the medians sit in a row above the boxes; ``horizontal`` (many groups) puts one group
+    per row, first at the top, its median right of the axes, so no two labels can meet.
+    """
+    n = len(groups)
+    positions = np.arange(1, n + 1)
+    size = FONT if n < HORIZONTAL_FROM else max(SMALLEST, FONT - n // 2)
     present = [(p, g) for p, g in zip(positions, groups) if g is not None and len(g)]
     if present:
         parts = ax.boxplot([g for _, g in present], positions=[p for p, _ in present], widths=0.55,
-                           patch_artist=True, showfliers=False, medianprops={"color": "black", "lw": 2})
+                           patch_artist=True, showfliers=False, medianprops={"color": "black", "lw": 2},
+                           manage_ticks=False,
+                           **(_HORIZONTAL if horizontal else {}))
         for box in parts["boxes"]:
             box.set(facecolor=color, alpha=0.35)
         for p, g in present:
             jitter = np.random.default_rng(int(p)).uniform(-0.12, 0.12, len(g))
-            ax.scatter(p + jitter, g, s=22, color=color, alpha=0.8, zorder=3)
+            xy = (g, p + jitter) if horizontal else (p + jitter, g)
+            ax.scatter(*xy, s=22 if n < HORIZONTAL_FROM else 12, color=color, alpha=0.8, zorder=3)
     for p, g, m in zip(positions, groups, medians):
         text = "no result" if g is None else ("n/a" if m is None else f"{m:.2f} dB")
-        ax.annotate(text, (p, 1.0), xycoords=("data", "axes fraction"), xytext=(0, -4), textcoords="offset points",
-                    ha="center", va="top", fontsize=FONT, fontweight="bold", color="black" if g is not None else "grey")
-    ax.set_xticks(positions, labels)
-    ax.set_xlim(0.4, len(groups) + 0.6)
-    ax.margins(y=0.18)
+        where = ({"xy": (1.0, p), "xycoords": ("axes fraction", "data"), "xytext": (4, 0), "ha": "left", "va": "center"}
+                 if horizontal else
+                 {"xy": (p, 1.0), "xycoords": ("data", "axes fraction"), "xytext": (0, -4), "ha": "center",
+                  "va": "top"})
+        ax.annotate(text, textcoords="offset points", fontsize=size, fontweight="bold",
+                    color="black" if g is not None else "grey", **where)
+    if horizontal:
+        if show_labels:  # the panels share their rows: the other panels only hide the names
+            ax.set_yticks(positions, labels)
+        else:
+            ax.tick_params(axis="y", labelleft=False)
+        ax.set_ylim(n + 0.6, 0.4)  # first group on top
+        ax.tick_params(axis="y", labelsize=size)
+        ax.margins(x=0.05)
+    else:
+        ax.set_xticks(positions, labels)
+        ax.set_xlim(0.4, n + 0.6)
+        ax.margins(y=0.18)
 
 
 def plot_sdr_vs_epoch(results: str | os.PathLike, method: str = "mixture",
-                      epochs: Sequence[int] | None = None) -> Figure:
+                      epochs: Sequence[int] | None = None, fig: Figure | None = None) -> Figure:
     """Per-track SDR box plots per target for each epoch checkpoint, median of medians written on top.
 
     ``epochs`` defaults to every epoch checkpoint in RESULTS/comparison.csv; a requested epoch
@@ -123,46 +154,52 @@ def plot_sdr_vs_epoch(results: str | os.PathLike, method: str = "mixture",
     if not have:
         raise Hw2sepError(f"no epoch checkpoint evaluated with method '{method}' in {Path(results) / 'comparison.csv'}")
     epochs = list(epochs) if epochs is not None else list(have)
-    fig = _figure()
-    axes = fig.subplots(1, len(TARGETS))
-    for ax, target in zip(axes, TARGETS):
+    fig = _figure(fig=fig)
+    horizontal = len(epochs) >= HORIZONTAL_FROM
+    axes = fig.subplots(1, len(TARGETS), sharey=horizontal)
+    for i, (ax, target) in enumerate(zip(axes, TARGETS)):
         groups = [_sdr_values(results, have[e], method, target) if e in have else None for e in epochs]
         medians = [(find_row(rows, have[e], method, target) or {}).get("SDR") if e in have else None for e in epochs]
-        _boxes(ax, groups, medians, [f"epoch {e}" for e in epochs], COLORS[target])
-        _style(ax, target, "checkpoint", "SDR (dB)")
+        _boxes(ax, groups, medians, [f"epoch {e}" for e in epochs], COLORS[target], horizontal, i == 0)
+        _style(ax, target, *(("SDR (dB)", None) if horizontal else ("checkpoint", "SDR (dB)")))
     fig.suptitle(f"Test SDR per track ({method_label(method)}); "
                  "bold: median of per-track medians", fontsize=TITLE)
     return fig
 
 
 def plot_phase_comparison(results: str | os.PathLike, checkpoint: str,
-                          methods: Sequence[str] | None = None) -> Figure:
-    """Per-track SDR of one checkpoint under each phase method, per target; grey lines pair each track."""
+                          methods: Sequence[str] | None = None, fig: Figure | None = None) -> Figure:
+    """Per-track SDR of one checkpoint under each phase method, per target; grey lines pair each track (upright only).
+
+    With many methods the boxes lie on their side, one method per row named once at the left.
+    """
     rows = read_comparison(results)
     methods = list(methods) if methods else sorted({r["method"] for r in rows if r["checkpoint"] == checkpoint},
                                                    key=lambda m: (m != "mixture", m))
     if not methods:
         raise Hw2sepError(f"no results for checkpoint '{checkpoint}' in {Path(results) / 'comparison.csv'}")
-    fig = _figure()
-    axes = fig.subplots(1, len(TARGETS))
-    for ax, target in zip(axes, TARGETS):
+    fig = _figure(fig=fig)
+    horizontal = len(methods) >= HORIZONTAL_FROM
+    axes = fig.subplots(1, len(TARGETS), sharey=horizontal)
+    for i, (ax, target) in enumerate(zip(axes, TARGETS)):
         per_track = [{r["track"]: r["SDR"] for r in read_per_track(results, checkpoint, m) if r["target"] == target}
                      for m in methods]
         for track in per_track[0]:
             ys = [p.get(track) for p in per_track]
-            if all(y is not None and math.isfinite(y) for y in ys):
+            if not horizontal and all(y is not None and math.isfinite(y) for y in ys):  # on their side: clutter
                 ax.plot(np.arange(1, len(methods) + 1), ys, color="grey", alpha=0.35, lw=1)
         groups = [np.array([v for v in p.values() if v is not None and math.isfinite(v)]) for p in per_track]
         medians = [(find_row(rows, checkpoint, m, target) or {}).get("SDR") for m in methods]
-        _boxes(ax, groups, medians, [method_label(m, 16) for m in methods], COLORS[target])
-        _style(ax, target, None, "SDR (dB)")
+        labels = [method_label(m, 45 if horizontal else 16) for m in methods]
+        _boxes(ax, groups, medians, labels, COLORS[target], horizontal, i == 0)
+        _style(ax, target, *(("SDR (dB)", None) if horizontal else (None, "SDR (dB)")))
     epoch = (find_row(rows, checkpoint, methods[0], TARGETS[0]) or {}).get("epoch")
     fig.suptitle(f"Mixture phase vs Griffin-Lim: {checkpoint}" + (f" (epoch {epoch})" if epoch else ""), fontsize=TITLE)
     return fig
 
 
 def plot_per_track_sdr(results: str | os.PathLike, checkpoint: str, method: str = "mixture",
-                       extremes: int | None = 10) -> Figure:
+                       extremes: int | None = 10, fig: Figure | None = None) -> Figure:
     """One dot per track and target, tracks sorted by vocals SDR; dashed lines at the medians (over all tracks).
 
     With more than ``2 * extremes`` tracks only the worst and the best ``extremes`` are drawn (a gap
@@ -177,7 +214,7 @@ def plot_per_track_sdr(results: str | os.PathLike, checkpoint: str, method: str 
     cut = extremes is not None and total > 2 * extremes
     if cut:
         tracks = tracks[:extremes] + tracks[-extremes:]
-    fig = _figure(12.0, max(4.5, min(6.5, 1.5 + 0.3 * len(tracks))))
+    fig = _figure(12.0, max(4.5, min(6.5, 1.5 + 0.3 * len(tracks))), fig)
     ax = fig.add_subplot()
     y = np.arange(len(tracks)) + ((np.arange(len(tracks)) >= extremes) if cut else 0)  # an empty row at the cut
     for target, marker in zip(TARGETS, ("o", "s")):
@@ -191,7 +228,7 @@ def plot_per_track_sdr(results: str | os.PathLike, checkpoint: str, method: str 
         ax.axhline(extremes, color="grey", ls=":", lw=1)
         ax.text(1.0, extremes, f" {total - 2 * extremes} tracks not shown ", transform=ax.get_yaxis_transform(),
                 ha="right", va="center", fontsize=FONT - 2, color="grey", backgroundcolor="white")
-    labelsize = max(8, min(FONT - 1, int(260 / max(len(tracks), 1))))
+    labelsize = max(SMALLEST, min(FONT - 1, int(260 / max(len(tracks), 1))))
     ax.set_yticks(y, [t[:40] for t in tracks])
     _style(ax, None, "SDR (dB): median over 1 s windows", None)
     ax.tick_params(axis="y", labelsize=labelsize)
@@ -201,20 +238,20 @@ def plot_per_track_sdr(results: str | os.PathLike, checkpoint: str, method: str 
     return fig
 
 
-def _log_magnitude(audio: np.ndarray) -> np.ndarray:
-    """20 log10 |STFT| of the channel mean. Shape: (nb_channels, nb_samples) or (nb_samples,) -> (nb_bins, nb_frames)."""
-    import torch
-
-    from hw2sep.dsp.stft import stft
-
+def _log_magnitude(audio: np.ndarray, n_fft: int = 4096, hop: int = 1024) -> np.ndarray:
+    """20 log10 |STFT| of the channel mean, for display (numpy: the report never imports torch; centred, periodic
+    Hann window, as hw2sep.dsp.stft). Shape: (nb_channels, nb_samples) or (nb_samples,) -> (nb_bins, nb_frames)."""
     mono = np.asarray(audio, dtype=np.float32)
     mono = mono.mean(0) if mono.ndim == 2 else mono
-    mag = stft(torch.from_numpy(np.ascontiguousarray(mono))).abs().numpy()
+    padded = np.pad(mono, n_fft // 2)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop]  # (nb_frames, n_fft)
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
+    mag = np.abs(np.fft.rfft(frames * window, axis=-1)).T
     return 20 * np.log10(mag + 1e-8)
 
 
 def plot_spectrograms(signals: Mapping[str, np.ndarray], sample_rate: int = SAMPLE_RATE, max_hz: float = 8000.0,
-                      dynamic_range_db: float = 80.0, title: str | None = None) -> Figure:
+                      dynamic_range_db: float = 80.0, title: str | None = None, fig: Figure | None = None) -> Figure:
     """Log-magnitude spectrograms (dB, one colour scale) of e.g. mixture / reference / estimate(s).
 
     Shape: each signal (nb_channels, nb_samples) or (nb_samples,), at ``sample_rate``.
@@ -226,7 +263,7 @@ def plot_spectrograms(signals: Mapping[str, np.ndarray], sample_rate: int = SAMP
     n = len(specs)
     cols = 2 if n == 4 else min(n, 3)
     rows = math.ceil(n / cols)
-    fig = _figure(12.0, 3.0 * rows + 0.8 if rows > 1 else 4.6)
+    fig = _figure(12.0, 3.0 * rows + 0.8 if rows > 1 else 4.6, fig)
     axes = np.atleast_1d(fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)).ravel()
     image = None
     for ax, (name, spec) in zip(axes, specs.items()):
@@ -247,52 +284,23 @@ def plot_spectrograms(signals: Mapping[str, np.ndarray], sample_rate: int = SAMP
     return fig
 
 
-def architecture_rows(model) -> list[dict]:
-    """One row per layer of ``model``: name, type, details and trainable parameters.
-
-    Built from the named children and the model's own parameters (``input_*`` first, ``output_*``
-    last, the order in which Open-Unmix applies them).
-    """
-    own = [(name, p) for name, p in model.named_parameters(recurse=False)]
-    rows = [{"layer": name, "type": "Parameter", "details": f"shape {tuple(p.shape)}",
-             "parameters": p.numel() if p.requires_grad else 0} for name, p in own]
-    first = [r for r in rows if not r["layer"].startswith("output")]
-    last = [r for r in rows if r["layer"].startswith("output")]
-    children = [{"layer": name, "type": type(module).__name__, "details": _describe(module),
-                 "parameters": sum(p.numel() for p in module.parameters() if p.requires_grad)}
-                for name, module in model.named_children()]
-    return first + children + last
-
-
-def _describe(module) -> str:
-    """A short description of a torch layer's sizes."""
-    from torch import nn
-
-    if isinstance(module, nn.Linear):
-        return f"{module.in_features} → {module.out_features}" + ("" if module.bias is None else " + bias")
-    if isinstance(module, nn.modules.batchnorm._BatchNorm):
-        return f"{module.num_features} features"
-    if isinstance(module, nn.LSTM):
-        directions = "bidirectional" if module.bidirectional else "unidirectional"
-        return f"{module.input_size} → {module.hidden_size} × {1 + module.bidirectional}, {module.num_layers} layer(s), {directions}"
-    return ""
-
-
-def plot_architecture(model, title: str | None = None, limit: int | None = 10_000_000) -> Figure:
-    """The model's layers as a table (type, sizes, parameter count and share), with the total."""
-    rows = architecture_rows(model)
+def plot_architecture(meta: dict, title: str | None = None, limit: int | None = 10_000_000,
+                      fig: Figure | None = None) -> Figure:
+    """The model's layers as a table (type, sizes, parameter count and share), with the total, from the
+    ``architecture`` rows its checkpoint json carries (``hw2sep.models.architecture``)."""
+    rows = meta.get("architecture") or []
     total = sum(r["parameters"] for r in rows)
     if not rows:
-        raise Hw2sepError("plot_architecture: the model has no layers")
+        raise Hw2sepError("the checkpoint json has no architecture rows (written by training since hw2sep 0.1.0)")
     cells = [[r["layer"], r["type"], r["details"], f"{r['parameters']:,}",
               f"{100 * r['parameters'] / total:.1f} %" if total else ""] for r in rows]
     cells.append(["total", "", "" if limit is None else f"limit {limit:,} ({'within' if total < limit else 'OVER'})",
                   f"{total:,}", "100 %"])
-    fig = _figure(10.0, 0.8 + table_height([["x"]] * (len(cells) + 1)))
+    fig = _figure(10.0, 0.8 + table_height([["x"]] * (len(cells) + 1)), fig)
     ax = fig.add_subplot()
     draw_table(ax, ["layer", "type", "details", "parameters", "share"], cells, (0.16, 0.15, 0.45, 0.14, 0.10),
                bold_rows=(len(cells),))
-    ax.set_title(title or f"{type(model).__name__}: {total:,} trainable parameters", fontsize=TITLE)
+    ax.set_title(title or f"{meta.get('model', 'model')}: {total:,} trainable parameters", fontsize=TITLE)
     return fig
 
 
@@ -309,9 +317,8 @@ def plot_dataset_durations(durations: Mapping[str, Sequence[float]]) -> Figure:
     left.margins(y=0.15)
     left.yaxis.get_major_locator().set_params(integer=True)
     _style(left, "tracks per subset", "subset", "tracks")
-    horizontal = {"orientation": "horizontal"} if _MPL >= (3, 10) else {"vert": False}
     right.boxplot([np.asarray(durations[s], float) for s in subsets], widths=0.5,
-                  medianprops={"color": "black", "lw": 2}, **horizontal)
+                  medianprops={"color": "black", "lw": 2}, **_HORIZONTAL)
     for i, s in enumerate(subsets, start=1):
         d = np.asarray(durations[s], float)
         right.scatter(d, i + np.random.default_rng(i).uniform(-0.12, 0.12, len(d)), s=20, alpha=0.7, zorder=3)
@@ -339,7 +346,7 @@ def draw_table(ax, header: Sequence[str], cells: Sequence[Sequence[str]], col_wi
     heights = np.array([1.3 * max(c.count("\n") + 1 for c in row) + 0.9 for row in rows])
     heights /= heights.sum()
     tab = Table(ax, bbox=(0, 0, 1, 1))
-    width_in = ax.get_position().width * ax.figure.get_size_inches()[0]
+    width_in = ax.get_window_extent().width / ax.get_figure(root=True).dpi  # also inside a slide's SubFigure
     for r, row in enumerate(rows):
         strong = r == 0 or r in bold_rows
         for c, text in enumerate(row):
@@ -351,7 +358,7 @@ def draw_table(ax, header: Sequence[str], cells: Sequence[Sequence[str]], col_wi
     ax.add_table(tab)
 
 
-def fit_fontsize(text: str, width_in: float, fontsize: float, bold: bool = False, smallest: float = 8) -> float:
+def fit_fontsize(text: str, width_in: float, fontsize: float, bold: bool = False, smallest: float = SMALLEST) -> float:
     """`fontsize`, reduced until the longest line of `text` fits `width_in` inches with the cell's padding.
 
     Widths are estimated for DejaVu Sans: ~0.60 em per character (0.66 em bold).

@@ -165,6 +165,7 @@ def best_epoch(rows: Sequence[dict], method: str = "mixture", target: str = "voc
 SELECTION = "selection.json"  # RESULTS/selection.json: which checkpoint Task 2, the samples and the report use
 SELECT_RULES = {"validation": "the lowest validation loss (best.pt)",
                 "test": "the highest median test vocals SDR: chosen on the test set"}
+DEFAULT_SELECTION = {"checkpoint": "best", "select": "validation", "how": SELECT_RULES["validation"]}
 
 
 def choose_checkpoint(rows: Sequence[dict], select: str = "validation") -> tuple[str, str]:
@@ -186,7 +187,7 @@ def read_selection(results: str | Path) -> dict:
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
-        return {"checkpoint": "best", "select": "validation", "how": SELECT_RULES["validation"]}
+        return dict(DEFAULT_SELECTION)
     except (OSError, ValueError) as err:
         raise DamagedResultError(f"{path} is damaged ({type(err).__name__}): delete it and rerun notebook 03") from None
 
@@ -211,17 +212,34 @@ def methods_of(rows: Sequence[dict], checkpoint: str) -> list[str]:
     return sorted(methods, key=lambda m: m != "mixture")
 
 
+def read_manifest(npy_root: str | Path) -> dict | None:
+    """The npy cache's manifest.json (what a model was trained on), None when it is missing or unreadable here."""
+    try:
+        manifest = json.loads((Path(npy_root) / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) and isinstance(manifest.get("tracks"), list) else None
+
+
+def read_index(samples_dir: str | Path) -> list[dict]:
+    """The listening samples' index (SAMPLES/index.json), [] when there is none."""
+    path = Path(samples_dir) / "index.json"
+    return json.loads(path.read_text()) if path.exists() else []
+
+
 def read_checkpoint_meta(run: str | Path, names: Sequence[str] = ("best", "last")) -> dict:
     """The json sidecar of the first existing RUN/<name>.json (then any epoch_NNN.json)."""
     run = Path(run)
     candidates = [run / f"{n}.json" for n in names] + sorted(run.glob("epoch_*.json"), reverse=True)
     for path in candidates:
         if path.exists():
-            from hw2sep.models.checkpoint import read_meta  # the same checks as every other checkpoint reader
             try:
-                meta = read_meta(path)
-            except Hw2sepError as err:
-                raise DamagedResultError(str(err)) from None
+                meta = json.loads(path.read_text())
+            except (OSError, ValueError) as err:
+                raise DamagedResultError(f"{path} is damaged ({type(err).__name__}): restore it from a copy of the run "
+                                         "folder or train again") from None
+            if not isinstance(meta, dict) or "model" not in meta:
+                raise DamagedResultError(f"{path} is not a checkpoint json (no 'model'): restore it or train again")
             meta["_path"] = str(path)
             return meta
     raise Hw2sepError(f"no checkpoint json (best.json, last.json, epoch_NNN.json) in {run}: train first")

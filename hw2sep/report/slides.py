@@ -1,8 +1,9 @@
 """16:9 slides drawn with matplotlib into one PDF: titles, bullet text, tables, images and notes.
 
 Pages are 13.333 x 7.5 in (PowerPoint's 16:9). Fonts are embedded as TrueType (``pdf.fonttype`` 42),
-so every word and number on a slide can be searched and extracted from the PDF.
-Rectangles are (left, bottom, width, height) in page fractions.
+and figures are drawn into the slide itself (``panel``), so every word and number on a slide, in its
+figures too, is vector text that can be searched. Rectangles are (left, bottom, width, height) in
+page fractions; nothing but the footer goes below ``FOOTER_TOP``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Sequence
 
 import matplotlib
 from matplotlib.backends.backend_pdf import PdfPages
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from hw2sep.common.files import atomic_path
@@ -22,6 +23,8 @@ from hw2sep.report.plots import draw_table, table_height
 
 PAGE = (13.333, 7.5)
 BODY = (0.05, 0.08, 0.90, 0.72)  # under the title, above the footer
+FOOTER_TOP = 0.065  # page fraction: the footer line's top; slide content stays above it
+CONT = " (cont.)"  # title suffix of a slide that continues a table
 ACCENT, GREY = "#30638e", "#666666"
 
 
@@ -55,8 +58,9 @@ class Deck:
         fig = Figure(figsize=PAGE)
         if title:
             fig.text(0.05, 0.925, title, fontsize=30, fontweight="bold", color=ACCENT, va="center")
-            if subtitle:
-                fig.text(0.05, 0.865, subtitle, fontsize=16, color=GREY, va="center")
+            if subtitle:  # one line: a long subtitle gets smaller type (DejaVu Sans, ~0.58 em per character)
+                size = max(10.0, min(16.0, 0.9 * PAGE[0] * 72 / (0.58 * max(len(subtitle), 1))))
+                fig.text(0.05, 0.865, subtitle, fontsize=size, color=GREY, va="center")
             fig.add_artist(matplotlib.lines.Line2D([0.05, 0.95], [0.895 if not subtitle else 0.835] * 2,
                                                    color=ACCENT, lw=2, transform=fig.transFigure))
         self.titles.append(title)
@@ -94,6 +98,26 @@ def bullets(fig: Figure, items: Sequence[str], rect: Sequence[float] = BODY, fon
     return end
 
 
+def split_items(items: Sequence[str], rect: Sequence[float] = BODY, gap: float = 0.5,
+                min_fontsize: float = 11) -> list[list[str]]:
+    """`items` cut into groups that each fit `rect` as `bullets` at `min_fontsize`: one slide each ("(cont.)")."""
+    pages, page = [], []
+    for item in items:
+        if page and _place([*page, item], rect, min_fontsize, gap)[1] < rect[1]:
+            pages.append(page)
+            page = []
+        page.append(item)
+    return [*pages, page]
+
+
+def bullet_slides(deck: "Deck", title: str, subtitle: str | None, items: Sequence[str], rect: Sequence[float] = BODY,
+                  fontsize: float = 18, gap: float = 0.5, min_fontsize: float = 11) -> None:
+    """Bulleted items on a new slide, continued on "(cont.)" slides while they do not fit."""
+    for page, part in enumerate(split_items(items, rect, gap, max(min_fontsize, fontsize - 3))):
+        fig = deck.slide(title + (CONT if page else ""), subtitle)
+        bullets(fig, part, rect, fontsize, gap, min_fontsize)
+
+
 def _place(items: Sequence[str], rect: Sequence[float], fontsize: float, gap: float) -> tuple[list, float]:
     """Where each wrapped item goes at `fontsize`: [(x, y, text, size, is_sub)], and the y below the last."""
     left, bottom, width, height = rect
@@ -126,14 +150,35 @@ def table(fig: Figure, header: Sequence[str], rows: Sequence[Sequence[str]], lef
     return top - height
 
 
-def image(fig: Figure, png: str | os.PathLike, rect: Sequence[float]) -> None:
-    """Place a saved PNG figure into `rect`, keeping its aspect ratio."""
-    import matplotlib.image as mpimg
+def split_rows(header: Sequence[str], rows: Sequence[Sequence[str]], fontsize: float, top: float,
+               bottom: float = BODY[1]) -> list[list[Sequence[str]]]:
+    """`rows` cut into pages of tables (header repeated) that fit between `top` and `bottom` (page fractions).
 
-    ax = fig.add_axes(rect)
-    ax.imshow(mpimg.imread(str(png)), interpolation="antialiased")
-    ax.set_anchor("C")
-    ax.axis("off")
+    Always at least one page, and at least one row per page.
+    """
+    room = (top - bottom) * PAGE[1] - table_height([header], fontsize)
+    pages, page, used = [], [], 0.0
+    for row in rows:
+        need = table_height([row], fontsize)
+        if page and used + need > room:
+            pages.append(page)
+            page, used = [], 0.0
+        page.append(row)
+        used += need
+    return [*pages, page]
+
+
+def panel(fig: Figure, rect: Sequence[float]) -> SubFigure:
+    """A SubFigure filling `rect` of the slide, laid out (constrained) inside it: plots draw into it as vectors.
+
+    The slide's own text, tables and other panels keep their places; only the panel's axes are laid out.
+    """
+    if fig.get_layout_engine() is None:
+        fig.set_layout_engine("constrained", w_pad=0, h_pad=0, wspace=0, hspace=0)
+    left, bottom, width, height = rect
+    grid = fig.add_gridspec(3, 3, width_ratios=(left, width, max(1e-6, 1 - left - width)),
+                            height_ratios=(max(1e-6, 1 - bottom - height), height, max(1e-6, bottom)))
+    return fig.add_subfigure(grid[1, 1])
 
 
 def pipeline(fig: Figure, steps: Sequence[str], y: float = 0.70, height: float = 0.13) -> None:
@@ -145,7 +190,11 @@ def pipeline(fig: Figure, steps: Sequence[str], y: float = 0.70, height: float =
         x = left + i * (width + gap)
         fig.add_artist(FancyBboxPatch((x, y), width, height, boxstyle="round,pad=0.005", transform=fig.transFigure,
                                       facecolor="#e8eef4", edgecolor=ACCENT, lw=1.5))
-        fig.text(x + width / 2, y + height / 2, wrap(step, width * PAGE[0] * 0.95, 13), fontsize=13,
+        size = 13
+        lines = lambda s: wrap(step, width * PAGE[0] * 0.9, s).count("\n") + 1  # noqa: E731
+        while size > 9 and lines(size) * size * 1.25 > height * PAGE[1] * 66:
+            size -= 1  # a long step gets smaller type, never more lines than the box holds
+        fig.text(x + width / 2, y + height / 2, wrap(step, width * PAGE[0] * 0.9, size), fontsize=size,
                  ha="center", va="center")
         if i:
             fig.add_artist(FancyArrowPatch((x - gap, y + height / 2), (x, y + height / 2), transform=fig.transFigure,

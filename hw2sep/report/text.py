@@ -7,14 +7,17 @@ missing the text says so ("missing", "no epoch-150 result ... yet") instead of g
 from __future__ import annotations
 
 import math
+import os
+import re
 from pathlib import Path
 from typing import Sequence
 
-from hw2sep.names import TARGETS
 from hw2sep.dsp.methods import method_label
-from hw2sep.report.results import epoch_checkpoints, find_row, methods_of
+from hw2sep.names import TARGETS
+from hw2sep.report.results import epoch_checkpoints, find_row, methods_of, read_manifest
 
 MISSING = "missing"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def fmt(value: float | None, signed: bool = False) -> str:
@@ -22,6 +25,29 @@ def fmt(value: float | None, signed: bool = False) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return MISSING
     return f"{value:+.2f}" if signed else f"{value:.2f}"
+
+
+METRIC_LABELS = {  # scorer (summary.json "metric", hw2sep.evaluation.metrics.BACKENDS) -> name and BSS Eval version
+    "museval": "museval, BSS Eval v4",
+    "fast": "fast, BSS Eval v4 (museval-equivalent)",
+    "mir_eval": "mir_eval, BSS Eval v3",
+}
+
+
+def metric_label(metric: str | None) -> str:
+    """'museval, BSS Eval v4' for a scorer name; 'metric: missing' when none was recorded."""
+    if not metric:
+        return "metric: missing"
+    return METRIC_LABELS.get(metric, str(metric))
+
+
+def budget_label(budget: dict) -> str:
+    """An experiment budget ({"epochs": N} and/or {"minutes": M}) in words:
+    '50 epochs', '90 minutes (at most 50 epochs)'."""
+    epochs, minutes = budget.get("epochs"), budget.get("minutes")
+    if minutes is not None:
+        return f"{minutes:g} minutes" + (f" (at most {epochs} epochs)" if epochs is not None else "")
+    return f"{epochs} epoch{'' if epochs == 1 else 's'}" if epochs is not None else "missing"
 
 
 def checkpoint_label(rows: Sequence[dict], checkpoint: str) -> str:
@@ -192,3 +218,24 @@ def _duration(seconds: float) -> str:
     if seconds >= 3600:
         return f"{seconds / 3600:.2f} h"
     return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+
+
+def dataset_description(meta: dict | None) -> str:
+    """What the model was trained on, from the npy manifest named in the checkpoint json."""
+    npy_root = (meta or {}).get("train", {}).get("npy_root")
+    manifest = read_manifest(npy_root) if npy_root else None
+    if not manifest:
+        return "training data: unknown (npy cache not found here)"
+    counts = {}
+    for track in manifest["tracks"]:
+        counts[track["subset"]] = counts.get(track["subset"], 0) + 1
+    toy = (Path(manifest["source_root"]) / "toy_musdb.json").exists()
+    name = "TOY MUSDB (synthetic smoke-test data, not MUSDB18)" if toy else Path(manifest["source_root"]).name
+    return f"training data: {name}; " + ", ".join(f"{n} {s}" for s, n in counts.items()) + " tracks"
+
+
+def public(text: str) -> str:
+    """`text` without this machine's absolute paths: repository paths become relative, others keep
+    their last two parts ("…/results/comparison.csv"), so no slide shows the student's folders."""
+    text = str(text).replace(str(REPO) + os.sep, "")
+    return re.sub(r"(?<![\w.:/])(?:[A-Za-z]:)?[/\\](?:[^\s/\\:]+[/\\])+([^\s/\\:]+[/\\][^\s/\\:]+)", r"…/\1", text)
