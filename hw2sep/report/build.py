@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from hw2sep.errors import Hw2sepError
-from hw2sep.names import method_label
+from hw2sep.names import CHECKPOINT_EPOCHS, method_label
 from hw2sep.report import optional, plots, text
 from hw2sep.report.results import (DamagedResultError, best_epoch, epochs_to_show, phase_checkpoint, read_checkpoint_meta, read_comparison,
                             read_log, read_per_track)
@@ -29,7 +29,7 @@ DEFAULT_CONFIG = {
     "name": "YOUR NAME", "student_id": "YOUR STUDENT ID", "code_link": "https://YOUR-CLOUD-DRIVE-LINK",
     "course": "Music Information Retrieval, HW2", "title": "HW2: Vocals / accompaniment source separation",
     "subtitle": "Open-Unmix trained from scratch on MUSDB18; mixture phase vs Griffin-Lim",
-    "epochs": [25, 50, 150], "gl_checkpoint": None, "novelty": [], "references": [],
+    "epochs": list(CHECKPOINT_EPOCHS), "gl_checkpoint": None, "novelty": [], "references": [],
     "findings": [], "discussion": [],  # your own words: each list, when filled, gets its own slide
 }
 PLACEHOLDERS = ("YOUR NAME", "YOUR STUDENT ID", "YOUR-CLOUD-DRIVE-LINK")
