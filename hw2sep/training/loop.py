@@ -38,6 +38,7 @@ class Trainer:
     log_fields: tuple[str, ...] = ()
     model: nn.Module            # the module that is saved (under DDP, the unwrapped one)
     keep: tuple[int, ...] = ()  # counter values whose checkpoint is kept as epoch_NNN
+    announce = False            # print a line per period (the separator's epochs; the vocoder has its bar)
 
     def stateful(self) -> dict[str, Any]:
         """Objects with ``state_dict``/``load_state_dict`` (optimizers, schedulers, ...) saved in last.pt."""
@@ -117,8 +118,8 @@ def run(trainer: Trainer, out: Path, info: dict, resume: bool = False, overwrite
             trainer.save(out / epoch_label(end), tag)
         trainer.save(out / "last", tag, extra_state=training_state(state, trainer))
         write_csv(out / "log.csv", state["history"], (trainer.unit, *trainer.log_fields))
-        if progress and trainer.unit == "epoch":
-            print(f"epoch {end}: train {train_loss:.5f} valid {valid_loss:.5f} ({seconds:.1f} s)")
+        if progress and trainer.announce:
+            print(f"{trainer.unit} {end}: train {train_loss:.5f} valid {valid_loss:.5f} ({seconds:.1f} s)")
     return state["history"]
 
 

@@ -3,6 +3,7 @@
     python -m hw2sep.training.train --config configs/umx.json --npy-root ~/data/musdb_npy      # -> runs/umx
     python -m hw2sep.training.train --config configs/unet.json --npy-root NPY --set epochs=50 --set model_options.dropout=0.3
     python -m hw2sep.training.train --config configs/umx.json --npy-root NPY --resume
+    python -m hw2sep.training.train --config configs/umx.json --npy-root NPY --overwrite   # replace runs/umx
     torchrun --nproc_per_node 4 -m hw2sep.training.train --config configs/umx.json --npy-root NPY   # 4 GPUs, DDP
 
 A config file holds the model name, its options and the training settings (the fields of
@@ -11,6 +12,9 @@ A config file holds the model name, its options and the training settings (the f
 per track per epoch); the loss is the model's own unless the config names one. Differences from
 Open-Unmix: no early stopping (the assignment fixes the epochs), and validation reads the npy cache.
 Under torchrun ``batch_size`` is the global batch, split over the processes (see ``hw2sep.training.distributed``).
+A folder that holds a run is never wiped: give ``--resume`` or ``--overwrite``. A model over the assignment's
+10,000,000 parameters needs ``--allow-over-10m`` (its json then records ``over_10m``). The loop itself
+(resume, checkpoints, log.csv) is ``hw2sep.training.loop``.
 """
 
 from __future__ import annotations
@@ -151,7 +155,7 @@ def fit(config: TrainConfig, resume: bool = False, progress: bool = True, overwr
 class SeparatorTrainer(loop.Trainer):
     """The separator's part of the training loop: one period is one epoch over the excerpts."""
 
-    unit, log_fields = "epoch", LOG_FIELDS[1:]
+    unit, log_fields, announce = "epoch", LOG_FIELDS[1:], True
 
     def __init__(self, config: TrainConfig, progress: bool, allow_over_10m: bool = False):
         self.config, self.progress = config, progress

@@ -9,6 +9,7 @@
 Trains on the training stems only (vocals and accompaniment; the test subset is refused), validates
 on the validation tracks, writes OUT/last.pt, OUT/best.pt (json beside each) and OUT/log.csv.
 Use the result with ``hw2sep.vocoder.load_vocoder(OUT/best.pt, separator.stft_params)``.
+An OUT that holds a run needs ``--resume`` (the same vocoder and STFT) or ``--overwrite``.
 """
 
 from __future__ import annotations
