@@ -80,9 +80,9 @@ def check_new_run(out: Path, resume: bool, overwrite: bool) -> None:
     if not overwrite:
         raise Hw2sepError(f"{out} already holds a training run ({', '.join(held)}): give --resume to continue it, "
                           "--overwrite to replace it, or another --out")
-    for pattern in ("last.*", "best.*", "log.csv", "epoch_*.pt", "epoch_*.json"):
-        for path in out.glob(pattern):
-            path.unlink()
+    for pattern in ("last.*", "best.*", "log.csv", "epoch_*.pt", "epoch_*.json") if distributed.rank() == 0 else ():
+        for path in out.glob(pattern):  # DDP: rank 0 alone removes, as it alone writes
+            path.unlink(missing_ok=True)
 
 
 def run(trainer: Trainer, out: Path, info: dict, resume: bool = False, overwrite: bool = False,
