@@ -40,6 +40,7 @@ import os, sys
 from pathlib import Path
 REPO = next(p for p in (Path.cwd(), *Path.cwd().parents) if (p / "hw2sep" / "__init__.py").exists())
 sys.path.insert(0, str(REPO))                        # import hw2sep from this repository
+from hw2sep.names import CHECKPOINT_EPOCHS
 from hw2sep.notebook.settings import load_settings
 
 SMOKE = os.environ.get("HW2SEP_SMOKE", "0") == "1"   # tiny toy run (CI); HW2SEP_SMOKE=1 switches it on
@@ -50,7 +51,7 @@ DEVICE = settings.DEVICE                             # auto, cpu, cuda, mps
 CONFIG = settings.CONFIG                             # the model's config file (configs/umx.json)
 METRIC = settings.METRIC                             # museval (BSS Eval v4), fast (same numbers), mir_eval (v3)
 N_TRACKS = settings.N_TRACKS                         # evaluate only the first N test tracks (None: all 50)
-EPOCHS = (25, 50, 150)                               # the checkpoints the assignment asks about
+EPOCHS = CHECKPOINT_EPOCHS                           # the checkpoints the assignment asks about (hw2sep.names)
 print(settings.table())'''
 
 WORKSPACE = '''\
@@ -114,7 +115,7 @@ NB02 = notebook("02 · Train a separator from scratch", """
 parameters, learns the vocals magnitude; the accompaniment is the residual; Adam 1e-3, MSE on
 magnitudes, 6 s excerpts with random gain, channel swap and chunking). Any file in `configs/` trains
 the same way (`python -m hw2sep.models` lists the zoo), into `runs/<config name>`, which notebooks
-03-05 then follow. The checkpoints of the chosen epochs (25, 50, 150) are kept; `RESUME=True`
+03-05 then follow. The checkpoints of the chosen epochs (`EPOCHS`) are kept; `RESUME=True`
 continues an interrupted run from `last.pt` (Colab sessions end!).""", [
     code('''\
 from hw2sep.training.train import fit

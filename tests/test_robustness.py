@@ -227,7 +227,7 @@ def test_hostile_checkpoint_gives_one_plain_line(tmp_path):
     with pytest.raises(Hw2sepError) as info:
         load_model(tmp_path / "evil.pt")
     text = str(info.value)
-    assert text.startswith(f"refusing checkpoint {tmp_path / 'evil.pt'}: it holds pickled Python objects (print)")
+    assert text.startswith(f"refusing to load pickled Python objects (print) from checkpoint {tmp_path / 'evil.pt'}")
     assert "\n" not in text and "\x1b" not in text and "weights_only" not in text
     (tmp_path / "evil.pt").write_bytes((tmp_path / "evil.pt").read_bytes()[:200])  # a cut copy: damaged, not hostile
     with pytest.raises(Hw2sepError, match=r"cannot read checkpoint .*evil.pt: .*copy it again") as info:

@@ -21,17 +21,29 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     `suffix` keeps the extension some writers need (soundfile, numpy); default: `path`'s own.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix or path.suffix + ".tmp")
-    os.close(fd)
-    tmp = Path(tmp)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix or path.suffix + ".tmp")
+        os.close(fd)
+    except OSError as err:
+        raise write_error(path, err) from None
+    tmp = Path(tmp)
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
         yield tmp
         os.replace(tmp, path)
+    except OSError as err:  # a full disk, a vanished folder: the file under the final name is untouched
+        raise write_error(path, err) from None
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def write_error(path: str | os.PathLike, err: BaseException) -> Hw2sepError:
+    """The one line for a failed write: the path, the reason, and that the existing file is unchanged."""
+    reason = getattr(err, "strerror", None) or (str(err).splitlines()[0] if str(err) else type(err).__name__)
+    return Hw2sepError(f"cannot write {path}: {reason} (a full disk? free space or choose another folder; "
+                       "the file already there, if any, is unchanged)")
 
 
 def _umask() -> int:

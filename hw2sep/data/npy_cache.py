@@ -31,6 +31,7 @@ import numpy as np
 from hw2sep import SAMPLE_RATE, STEMS, __version__
 from hw2sep.data.musdb import detect_layout, incomplete_note, list_tracks, training_subsets
 from hw2sep.errors import Hw2sepError
+from hw2sep.common.progress import progress as progress_bar
 from hw2sep.common.files import atomic_path, write_json
 
 TRAINING_SOURCES = ("vocals", "accompaniment")
@@ -60,7 +61,7 @@ def convert_to_npy(musdb_root: str | Path, out: str | Path, subsets: Sequence[st
     if "valid" in subsets and (note := incomplete_note("valid", sum(t.subset == "valid" for t in tracks))):
         print(note)
     _remove_temporaries(out)
-    for track in _progress(tracks, progress):
+    for track in progress_bar(tracks, progress, desc="musdb -> npy", unit="track"):
         folder = out / track.subset / track.name
         if _is_complete(folder, sources, dtype):
             continue
@@ -214,10 +215,3 @@ def _remove_temporaries(out: Path) -> None:
         for tmp in out.glob(pattern):
             if tmp.is_file():
                 tmp.unlink()
-
-
-def _progress(items: list, enabled: bool):
-    if not enabled:
-        return items
-    from tqdm.auto import tqdm
-    return tqdm(items, desc="musdb -> npy", unit="track")

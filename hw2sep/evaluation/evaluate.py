@@ -28,6 +28,7 @@ from hw2sep.dsp.methods import DEFAULTS, METHODS
 from hw2sep.models.checkpoint import checkpoint_digest, load_model
 from hw2sep.data.musdb import incomplete_note, list_tracks
 from hw2sep.common.devices import resolve_device
+from hw2sep.common.progress import progress as progress_bar
 from hw2sep.errors import Hw2sepError, run_cli
 from hw2sep.common.files import check_writable, write_csv, write_json
 from hw2sep.dsp.stft import STFTParams
@@ -81,7 +82,7 @@ def evaluate(checkpoints: Sequence[str | Path], musdb_root: str | Path, out: str
             keys = {m: {"metric": metric, "checkpoint_sha1": digest, **separator.settings(m, **phase_options)}
                     for m in methods}
             pending = []
-            for index, track in enumerate(_progress(tracks, progress, label)):
+            for index, track in enumerate(progress_bar(tracks, progress, desc=f"evaluate {label}", unit="track")):
                 todo = [m for m in methods if _result_key(out, label, m, track.name) != keys[m]]
                 with_samples = samples_dir is not None and index < n_sample_tracks
                 if not todo and not with_samples:
@@ -224,11 +225,6 @@ def _nan_to_none(value: float) -> float | None:
     return None if value is None or np.isnan(value) else round(float(value), 4)
 
 
-def _progress(items: list, enabled: bool, label: str):
-    if not enabled:
-        return items
-    from tqdm.auto import tqdm
-    return tqdm(items, desc=f"evaluate {label}", unit="track")
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:

@@ -20,7 +20,7 @@ from torch import nn
 
 from hw2sep import __version__
 from hw2sep.errors import Hw2sepError
-from hw2sep.common.files import atomic_path, write_json
+from hw2sep.common.files import atomic_path, write_error, write_json
 from hw2sep.models import MODELS, build_model, count_parameters
 from hw2sep.models.architecture import architecture_rows
 
@@ -31,7 +31,10 @@ def save_checkpoint(path: str | Path, model: nn.Module, model_name: str, model_c
     path = Path(path).with_suffix("")
     state = {"model": model.state_dict(), **(extra_state or {})}
     with atomic_path(path.with_suffix(".pt")) as tmp:
-        torch.save(state, tmp)
+        try:
+            torch.save(state, tmp)
+        except RuntimeError as err:  # torch's stream writer reports a full disk as a RuntimeError
+            raise write_error(path.with_suffix(".pt"), err) from None
     meta = {"model": model_name, "config": model_config, "parameters": count_parameters(model),
             "architecture": architecture_rows(model), "package_version": __version__, **info}
     write_json(path.with_suffix(".json"), meta)
@@ -107,11 +110,10 @@ def load_state(path: str | Path, device: str | torch.device = "cpu") -> dict:
     try:
         return torch.load(pt, map_location=device, weights_only=True)
     except pickle.UnpicklingError as err:
-        hostile = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(err))
+        hostile = re.search(r"unsupported (?:global: )?GLOBAL ([\w.]+)", str(err), re.IGNORECASE)  # torch <2.6 / 2.13
         if hostile:
-            raise Hw2sepError(f"refusing checkpoint {pt}: it holds pickled Python objects ({hostile.group(1)}), "
-                              "not only tensors, and loading those could run code; use a .pt written by "
-                              "python -m hw2sep.training.train") from None
+            raise Hw2sepError(f"refusing to load pickled Python objects ({hostile.group(1)}) from checkpoint {pt}: "
+                              "loading those could run code; use a .pt written by hw2sep (tensors only)") from None
         found = re.search(r"WeightsUnpickler error:\s*(\S[^\n]*)", str(err))
         reason = found.group(1).strip() if found else "not a tensor file"
         raise Hw2sepError(f"cannot read checkpoint {pt}: {reason} (a damaged or incomplete copy? "

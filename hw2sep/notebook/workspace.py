@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from hw2sep.errors import Hw2sepError
-from hw2sep.names import SAMPLE_RATE
+from hw2sep.names import CHECKPOINT_EPOCHS, SAMPLE_RATE, epoch_label
 
 REPO = Path(__file__).resolve().parents[2]
 SMOKE_EPOCHS = (1, 2, 3)
@@ -39,7 +39,7 @@ class Workspace:
     musdb: Path
     smoke: bool = False
     device: str = "auto"
-    epochs: tuple[int, ...] = (25, 50, 150)
+    epochs: tuple[int, ...] = CHECKPOINT_EPOCHS
     train_options: dict = field(default_factory=dict)
     metric: str = "museval"
     config: str = "configs/umx.json"
@@ -47,7 +47,7 @@ class Workspace:
 
     @classmethod
     def create(cls, musdb_root: str | os.PathLike, work: str | os.PathLike, device: str = "auto",
-               epochs: Sequence[int] = (25, 50, 150), smoke: bool = False, metric: str | None = None,
+               epochs: Sequence[int] = CHECKPOINT_EPOCHS, smoke: bool = False, metric: str | None = None,
                config: str = "configs/umx.json", drive: str | os.PathLike | None = None) -> "Workspace":
         """The workspace of the notebook parameters; SMOKE overrides data, epochs, device and model size."""
         work = Path(work).expanduser()
@@ -153,7 +153,7 @@ class Workspace:
 
     def epoch_checkpoints(self) -> list[Path]:
         """The kept checkpoints of the chosen epochs, RUN/epoch_NNN.pt."""
-        return [self.checkpoint(f"epoch_{e:03d}") for e in self.epochs]
+        return [self.checkpoint(epoch_label(e)) for e in self.epochs]
 
 
 # Seconds of CPU time per second of stereo audio (two sources, 1 s windows), measured with

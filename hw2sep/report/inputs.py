@@ -12,12 +12,13 @@ from typing import Callable, Sequence
 
 from hw2sep.dsp.methods import method_label
 from hw2sep.errors import Hw2sepError
+from hw2sep.names import CHECKPOINT_EPOCHS
 from hw2sep.report import plots
 from hw2sep.report.results import (DEFAULT_SELECTION, DamagedResultError, epochs_to_show, phase_checkpoint,
                                    read_checkpoint_meta, read_comparison, read_index, read_log, read_selection)
 
 PathLike = str | os.PathLike
-DEFAULT_EPOCHS = [25, 50, 150]  # the assignment's checkpoints, unless report_config.json or --epochs say otherwise
+DEFAULT_EPOCHS = list(CHECKPOINT_EPOCHS)  # the assignment's checkpoints, unless report_config.json or --epochs say so
 REPORT_EXTREMES = 8  # the per-track figure shows the worst and best 8 tracks: 9 pt names at its size on the slide
 
 

@@ -10,14 +10,12 @@ import csv
 import json
 import io
 import math
-import re
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from hw2sep.errors import Hw2sepError
-from hw2sep.names import TARGETS
+from hw2sep.names import TARGETS, epoch_of  # noqa: F401  (epoch_of: the one checkpoint-name rule)
 
-EPOCH_LABEL = re.compile(r"^epoch_(\d+)$")
 NUMERIC = ("SDR", "SDR_mean", "SDR_global", "SIR", "ISR", "SAR", "LSD")
 
 
@@ -106,12 +104,6 @@ def read_per_track(results: str | Path, checkpoint: str, method: str) -> list[di
             if key in row:
                 row[key] = _number(row[key], path, line, key, EVALUATE_AGAIN)
     return rows
-
-
-def epoch_of(label: str) -> int | None:
-    """The epoch in a checkpoint label like ``epoch_025``, else None."""
-    match = EPOCH_LABEL.match(label)
-    return int(match.group(1)) if match else None
 
 
 def find_row(rows: Iterable[dict], checkpoint: str, method: str, target: str) -> dict | None:

@@ -167,8 +167,8 @@ def on_rank0(fn, *args, device: torch.device) -> float:
     return value.item()
 
 
-def seed_epoch(seed: int, epoch: int) -> None:
-    """Under DDP: seed torch per (seed, epoch, rank), so that dropout differs between processes and a
+def seed_process(epoch_seed: int) -> None:
+    """Under DDP: seed torch per (epoch seed, rank), so that dropout differs between processes and a
     resumed run replays it; one process keeps its single random stream (saved in last.pt)."""
     if world_size() > 1:
-        torch.manual_seed((seed * 100_003 + epoch) * 1_009 + rank())
+        torch.manual_seed(epoch_seed * 1_009 + rank())

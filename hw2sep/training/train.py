@@ -3,6 +3,7 @@
     python -m hw2sep.training.train --config configs/umx.json --npy-root ~/data/musdb_npy      # -> runs/umx
     python -m hw2sep.training.train --config configs/unet.json --npy-root NPY --set epochs=50 --set model_options.dropout=0.3
     python -m hw2sep.training.train --config configs/umx.json --npy-root NPY --resume
+    python -m hw2sep.training.train --config configs/umx.json --npy-root NPY --overwrite   # replace runs/umx
     torchrun --nproc_per_node 4 -m hw2sep.training.train --config configs/umx.json --npy-root NPY   # 4 GPUs, DDP
 
 A config file holds the model name, its options and the training settings (the fields of
@@ -11,6 +12,9 @@ A config file holds the model name, its options and the training settings (the f
 per track per epoch); the loss is the model's own unless the config names one. Differences from
 Open-Unmix: no early stopping (the assignment fixes the epochs), and validation reads the npy cache.
 Under torchrun ``batch_size`` is the global batch, split over the processes (see ``hw2sep.training.distributed``).
+A folder that holds a run is never wiped: give ``--resume`` or ``--overwrite``. A model over the assignment's
+10,000,000 parameters needs ``--allow-over-10m`` (its json then records ``over_10m``). The loop itself
+(resume, checkpoints, log.csv) is ``hw2sep.training.loop``.
 """
 
 from __future__ import annotations
@@ -27,16 +31,19 @@ from pathlib import Path
 
 import torch
 
-from hw2sep.models.checkpoint import load_state, read_meta, save_checkpoint
+from hw2sep.models.checkpoint import save_checkpoint
 from hw2sep.data.excerpts import Augment, ExcerptDataset, TrackDataset, apply_augmentation, mixture_of
 from hw2sep import SAMPLE_RATE, TARGETS
-from hw2sep.training import distributed
+from hw2sep.names import CHECKPOINT_EPOCHS
+from hw2sep.training import distributed, loop
+from hw2sep.common.progress import progress as progress_bar
 from hw2sep.common.devices import resolve_device
 from hw2sep.errors import Hw2sepError, run_cli
 from hw2sep.separation.runner import estimate_track, run_model
-from hw2sep.common.files import read_json_file, write_csv
+from hw2sep.common.files import read_json_file
 from hw2sep.training.losses import get_loss
-from hw2sep.models import DEFAULT_MODEL, build_model, model_config
+from hw2sep.models import DEFAULT_MODEL, MODELS, build_model, count_parameters, model_config
+from hw2sep.training.checks import check_fields
 from hw2sep.data.npy_cache import load_manifest
 
 LOG_FIELDS = ("epoch", "train_loss", "valid_loss", "lr", "seconds", "excerpts_per_s", "data_wait_pct")
@@ -63,7 +70,7 @@ class TrainConfig:
     lr_decay_gamma: float = 0.3
     nb_workers: int = 2
     seed: int = 42
-    checkpoint_epochs: tuple[int, ...] = (25, 50, 150)
+    checkpoint_epochs: tuple[int, ...] = CHECKPOINT_EPOCHS
     train_subset: str = "train"
     valid_subset: str = "valid"
     augment: Augment = field(default_factory=Augment)
@@ -71,17 +78,21 @@ class TrainConfig:
     amp: bool = True
 
     def __post_init__(self) -> None:
+        check_fields(TrainConfig, {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, RANGES)
+        entry = MODELS.get(self.model)
+        if entry is not None:
+            check_fields(entry.config_cls, self.model_options, prefix="model_options.")
         self.name = self.name or self.model
         self.out = self.out or str(Path("runs") / self.name)
         if isinstance(self.augment, dict):  # from json: gain comes back as a list
             gain = self.augment.get("gain", Augment().gain)
             self.augment = Augment(**{**self.augment, "gain": tuple(gain) if gain is not None else None})
         self.checkpoint_epochs = tuple(int(e) for e in self.checkpoint_epochs)
-        for key in ("epochs", "batch_size", "samples_per_track"):
-            if getattr(self, key) < 1:
-                raise Hw2sepError(f"{key} must be at least 1, got {getattr(self, key)}")
-        if self.seq_dur <= 0 or self.lr <= 0:
-            raise Hw2sepError(f"seq_dur and lr must be positive, got {self.seq_dur} and {self.lr}")
+
+
+RANGES = {"epochs": (1, True), "batch_size": (1, True), "samples_per_track": (1, True), "seq_dur": (0, False),
+          "lr": (0, False), "weight_decay": (0, True), "lr_decay_patience": (0, True), "lr_decay_gamma": (0, False),
+          "nb_workers": (0, True)}  # (lowest, inclusive) of the numeric settings
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = (), **fields) -> TrainConfig:
@@ -127,74 +138,92 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
         raise Hw2sepError(f"bad training setting: {err}") from None
 
 
-def fit(config: TrainConfig, resume: bool = False, progress: bool = True) -> list[dict]:
-    """Train (or resume) and return the per-epoch log; checkpoints go to ``config.out``."""
-    out = Path(config.out)
-    device = distributed.local_device(resolve_device(config.device))  # DDP: cuda:LOCAL_RANK
-    main_process = distributed.rank() == 0  # DDP: only rank 0 validates, writes files and prints
-    progress = progress and main_process
-    manifest = load_manifest(config.npy_root)
-    train_set = ExcerptDataset(config.npy_root, config.train_subset, config.seq_dur,
-                               config.samples_per_track, config.augment, config.seed, raw=True)
-    _warn_if_longer_than_tracks(config.seq_dur, train_set)
-    per_process_batch = distributed.split_batch(config.batch_size, len(train_set))  # DDP: batch_size is global
-    if distributed.world_size() > 1 and main_process:
-        print(f"DDP: {distributed.world_size()} processes, global batch {config.batch_size} "
-              f"= {distributed.world_size()} x {per_process_batch}")
-    valid_set = TrackDataset(config.npy_root, config.valid_subset)
-    options = model_config(config.model, **config.model_options)
-    torch.manual_seed(config.seed)  # weights init and dropout; the data has its own seeded generators
-    model = build_model(config.model, options).to(device)
-    loss_name = config.loss or model.default_loss
-    loss_fn = get_loss(loss_name)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, factor=config.lr_decay_gamma, patience=config.lr_decay_patience, cooldown=10)
-    scaler = torch.amp.GradScaler("cuda", enabled=config.amp and device.type == "cuda"
-                                  and not torch.cuda.is_bf16_supported())
-    state = {"epoch": 0, "history": [], "best_loss": float("inf"), "train_seconds": 0.0}
-    if resume and (out / "last.pt").exists():
-        state = _restore(out / "last", model, optimizer, scheduler, scaler)
-    elif resume and main_process:
-        print(f"--resume: no {out / 'last.pt'} yet, starting from scratch")
-    if state["epoch"] == 0:  # DDP: every rank computes the same statistics (and DDP copies rank 0's anyway)
-        model.prepare(_training_mixtures(train_set, device))
-    net = distributed.wrap(model, device)  # DDP: the wrapper trains; `model` (same weights) is validated and saved
-    amp = config.amp and device.type == "cuda"
-    info = {"dataset_fingerprint": manifest["fingerprint"], "loss": loss_name, "train": _config_dict(config),
-            "world_size": distributed.world_size()}
+PARAMETER_LIMIT = 10_000_000  # the assignment's bound on a separator's trainable parameters
 
-    for epoch in range(state["epoch"] + 1, config.epochs + 1):
-        started = time.time()
-        train_set.set_epoch(epoch)
-        distributed.seed_epoch(config.seed, epoch)
-        train_loss, excerpts, wait = train_one_epoch(net, _loader(train_set, config, per_process_batch, device, epoch),
-                                                     optimizer, scaler, loss_fn, device, amp, progress)
-        valid_loss = distributed.on_rank0(validate, model, valid_set, loss_fn, device, amp, device=device)
-        scheduler.step(valid_loss)
-        seconds = time.time() - started
-        state["train_seconds"] += seconds
-        state["history"].append({"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,
-                                 "lr": optimizer.param_groups[0]["lr"], "seconds": round(seconds, 3),
-                                 "excerpts_per_s": round(excerpts / seconds, 2),
-                                 "data_wait_pct": round(100 * wait / seconds, 2)})
-        state["epoch"] = epoch
-        tag = {"epoch": epoch, "valid_loss": valid_loss, "train_seconds": round(state["train_seconds"], 3), **info}
-        best = valid_loss < state["best_loss"]
-        if best:
-            state["best_loss"] = valid_loss
-        if not main_process:  # DDP: only rank 0 writes files
-            continue
-        if best:
-            save_checkpoint(out / "best", model, config.model, options, tag)
-        if epoch in config.checkpoint_epochs:
-            save_checkpoint(out / f"epoch_{epoch:03d}", model, config.model, options, tag)
-        save_checkpoint(out / "last", model, config.model, options, tag, extra_state=_training_state(
-            state, optimizer, scheduler, scaler))
-        write_csv(out / "log.csv", state["history"], LOG_FIELDS)
-        if progress:
-            print(f"epoch {epoch}: train {train_loss:.5f} valid {valid_loss:.5f} ({seconds:.1f} s)")
-    return state["history"]
+
+def fit(config: TrainConfig, resume: bool = False, progress: bool = True, overwrite: bool = False,
+        allow_over_10m: bool = False) -> list[dict]:
+    """Train (or resume) and return the per-epoch log; checkpoints go to ``config.out``.
+
+    A folder that holds a run is refused unless ``resume`` (or ``overwrite``); a model over the
+    assignment's 10 M parameters is refused unless ``allow_over_10m`` (its json then says so).
+    """
+    trainer = SeparatorTrainer(config, progress and distributed.rank() == 0, allow_over_10m)
+    return loop.run(trainer, Path(config.out), trainer.info, resume, overwrite, progress)
+
+
+class SeparatorTrainer(loop.Trainer):
+    """The separator's part of the training loop: one period is one epoch over the excerpts."""
+
+    unit, log_fields, announce = "epoch", LOG_FIELDS[1:], True
+
+    def __init__(self, config: TrainConfig, progress: bool, allow_over_10m: bool = False):
+        self.config, self.progress = config, progress
+        self.device = device = distributed.local_device(resolve_device(config.device))  # DDP: cuda:LOCAL_RANK
+        manifest = load_manifest(config.npy_root)
+        self.train_set = ExcerptDataset(config.npy_root, config.train_subset, config.seq_dur,
+                                        config.samples_per_track, config.augment, config.seed, raw=True)
+        _warn_if_longer_than_tracks(config.seq_dur, self.train_set)
+        self.batch = distributed.split_batch(config.batch_size, len(self.train_set))  # DDP: batch_size is global
+        if distributed.world_size() > 1 and distributed.rank() == 0:
+            print(f"DDP: {distributed.world_size()} processes, global batch {config.batch_size} "
+                  f"= {distributed.world_size()} x {self.batch}")
+        self.valid_set = TrackDataset(config.npy_root, config.valid_subset)
+        self.options = model_config(config.model, **config.model_options)
+        torch.manual_seed(config.seed)  # weights init and dropout; the data has its own seeded generators
+        self.model = model = build_model(config.model, self.options).to(device)
+        parameters = count_parameters(model)
+        if parameters > PARAMETER_LIMIT and not allow_over_10m:
+            raise Hw2sepError(f"{config.model} with these options has {parameters:,} parameters, over the assignment's "
+                              f"limit of {PARAMETER_LIMIT:,}; shrink model_options, or give --allow-over-10m "
+                              "for the optional model comparison (the run's json then says over_10m)")
+        loss_name = config.loss or model.default_loss
+        self.loss_fn = get_loss(loss_name)
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            self.optimizer, factor=config.lr_decay_gamma, patience=config.lr_decay_patience, cooldown=10)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=config.amp and device.type == "cuda"
+                                           and not torch.cuda.is_bf16_supported())
+        self.amp = config.amp and device.type == "cuda"
+        self.keep = config.checkpoint_epochs
+        self.info = {"dataset_fingerprint": manifest["fingerprint"], "loss": loss_name, "train": _config_dict(config),
+                     "world_size": distributed.world_size(), "over_10m": parameters > PARAMETER_LIMIT}
+        self.net = model
+
+    def stateful(self) -> dict:
+        return {"optimizer": self.optimizer, "scheduler": self.scheduler, "scaler": self.scaler}
+
+    def identity(self) -> dict:
+        return self.options
+
+    def periods(self, done: int):
+        return range(done + 1, self.config.epochs + 1)
+
+    def start(self, done: int) -> None:
+        if done == 0:  # DDP: every rank computes the same statistics (and DDP copies rank 0's anyway)
+            self.model.prepare(_training_mixtures(self.train_set, self.device))
+        self.net = distributed.wrap(self.model, self.device)  # DDP: the wrapper trains; `model` is validated and saved
+
+    def train_period(self, end: int) -> float:
+        self.train_set.set_epoch(end)
+        distributed.seed_process(loop.epoch_seed(self.config.seed, end))
+        loader = _loader(self.train_set, self.config, self.batch, self.device, end)
+        loss, self.excerpts, self.wait = train_one_epoch(self.net, loader, self.optimizer, self.scaler, self.loss_fn,
+                                                         self.device, self.amp, self.progress)
+        return loss
+
+    def validate(self, train_loss: float) -> float:
+        valid_loss = distributed.on_rank0(validate, self.model, self.valid_set, self.loss_fn, self.device, self.amp,
+                                          device=self.device)
+        self.scheduler.step(valid_loss)
+        return valid_loss
+
+    def log_columns(self, seconds: float) -> dict:
+        return {"lr": self.optimizer.param_groups[0]["lr"], "seconds": round(seconds, 3),
+                "excerpts_per_s": round(self.excerpts / seconds, 2), "data_wait_pct": round(100 * self.wait / seconds, 2)}
+
+    def save(self, path: Path, tag: dict, extra_state: dict | None = None) -> None:
+        save_checkpoint(path, self.model, self.config.model, self.options, tag, extra_state=extra_state)
 
 
 def batch_loss(model, sources: torch.Tensor, loss_fn, amp: bool) -> torch.Tensor:
@@ -209,7 +238,7 @@ def train_one_epoch(model, loader, optimizer, scaler, loss_fn, device, amp: bool
     """One pass over the loader; returns (mean loss, excerpts seen, seconds spent waiting for data)."""
     model.train()
     total, count, wait = 0.0, 0, 0.0
-    batches = _progress(loader, progress)
+    batches = progress_bar(loader, progress, unit="batch", leave=False)
     tick = time.time()
     scale = loader.dataset.scale
     for raw, gains, swaps in batches:  # int16 excerpts: a quarter of the bytes through the workers
@@ -257,36 +286,11 @@ def _warn_if_longer_than_tracks(seq_dur: float, dataset: ExcerptDataset) -> None
 
 def _loader(dataset, config: TrainConfig, batch_size: int, device, epoch: int) -> torch.utils.data.DataLoader:
     """A shuffled loader whose order depends only on (seed, epoch), so resuming replays the same batches."""
-    generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
+    generator = torch.Generator().manual_seed(loop.epoch_seed(config.seed, epoch))
     sampler = distributed.ShardedRandomSampler(len(dataset), generator)  # DDP: this rank's share of each batch
     return torch.utils.data.DataLoader(
         dataset, batch_size=batch_size, sampler=sampler,
         num_workers=config.nb_workers, pin_memory=device.type == "cuda", drop_last=False)
-
-
-def _training_state(state: dict, optimizer, scheduler, scaler) -> dict:
-    rng = {"cpu": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        rng["cuda"] = torch.cuda.get_rng_state_all()
-    return {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-            "scaler": scaler.state_dict(), "rng": rng, "state": state}
-
-
-def _restore(path: Path, model, optimizer, scheduler, scaler) -> dict:
-    """Load ``last.pt`` into the objects and return the loop state (epoch, history, best loss)."""
-    saved = load_state(path, "cpu")
-    try:
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-    except (RuntimeError, ValueError, KeyError) as err:
-        raise Hw2sepError(f"cannot resume from {path}.pt with this configuration ({str(err).splitlines()[0]}); "
-                          f"it was written with {read_meta(path).get('train', {}).get('model_options')}") from None
-    scheduler.load_state_dict(saved["scheduler"])
-    scaler.load_state_dict(saved["scaler"])
-    torch.set_rng_state(saved["rng"]["cpu"])
-    if "cuda" in saved["rng"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(saved["rng"]["cuda"])
-    return saved["state"]
 
 
 def _config_dict(config: TrainConfig) -> dict:
@@ -296,15 +300,8 @@ def _config_dict(config: TrainConfig) -> dict:
     return data
 
 
-def _progress(loader, enabled: bool):
-    if not enabled:
-        return loader
-    from tqdm.auto import tqdm
-    return tqdm(loader, unit="batch", leave=False, dynamic_ncols=True)
-
-
-def parse_args(argv=None) -> tuple[TrainConfig, bool]:
-    """``--config`` file, then flags, then ``--set`` overrides; returns (config, resume)."""
+def parse_args(argv=None) -> tuple[TrainConfig, dict]:
+    """``--config`` file, then flags, then ``--set`` overrides; returns (config, fit's keyword arguments)."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", help="experiment config (json), e.g. configs/umx.json")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -331,6 +328,9 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool]:
     p.add_argument("--random-track-mix", action="store_true", help="augmentation on: sources from different songs")
     p.add_argument("--no-amp", action="store_true", help="disable mixed precision on CUDA")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--overwrite", action="store_true", help="replace the run already in OUT (without it, OUT must be new)")
+    p.add_argument("--allow-over-10m", action="store_true",
+                   help="allow a model over the assignment's 10,000,000 parameters (optional model comparison)")
     a = p.parse_args(argv)
     overrides = [f"model_options.{k}={v}" for k, v in (("hidden_size", a.hidden_size), ("nb_layers", a.nb_layers),
                                                        ("bandwidth", a.bandwidth)) if v is not None]
@@ -348,13 +348,13 @@ def parse_args(argv=None) -> tuple[TrainConfig, bool]:
     config = load_config(a.config, overrides + a.set, **flags)
     if not config.npy_root:
         raise Hw2sepError("no npy cache: give --npy-root (made by python -m data_prep.musdb_to_npy) or npy_root in the config")
-    return config, a.resume
+    return config, {"resume": a.resume, "overwrite": a.overwrite, "allow_over_10m": a.allow_over_10m}
 
 
 def main(argv=None) -> None:
-    config, resume = parse_args(argv)
+    config, options = parse_args(argv)
     with distributed.launched(resolve_device(config.device)):  # torchrun: join the process group
-        history = fit(config, resume=resume)
+        history = fit(config, **options)
         if history and distributed.rank() == 0:
             best = min(history, key=lambda h: h["valid_loss"])
             print(f"done: {len(history)} epochs logged in {config.out}/log.csv; best valid loss "

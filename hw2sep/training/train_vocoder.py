@@ -9,6 +9,7 @@
 Trains on the training stems only (vocals and accompaniment; the test subset is refused), validates
 on the validation tracks, writes OUT/last.pt, OUT/best.pt (json beside each) and OUT/log.csv.
 Use the result with ``hw2sep.vocoder.load_vocoder(OUT/best.pt, separator.stft_params)``.
+An OUT that holds a run needs ``--resume`` (the same vocoder and STFT) or ``--overwrite``.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from hw2sep.vocoder.model import FEATURES, VocoderConfig
 from hw2sep.training.vocoder import VocoderTrainConfig, fit_vocoder
 
 
-def parse_args(argv=None) -> tuple[VocoderTrainConfig, bool, int | None]:
-    """Returns (config, resume, stop_at)."""
+def parse_args(argv=None) -> tuple[VocoderTrainConfig, dict]:
+    """Returns (config, fit_vocoder's keyword arguments: resume, overwrite, stop_at)."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     d, v = VocoderTrainConfig(npy_root="", out=""), VocoderConfig()
     p.add_argument("--npy-root", required=True, help="npy cache from data_prep/musdb_to_npy.py")
@@ -46,6 +47,7 @@ def parse_args(argv=None) -> tuple[VocoderTrainConfig, bool, int | None]:
     p.add_argument("--no-augment", action="store_true", help="no random gain / channel swap / chunk positions")
     p.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--overwrite", action="store_true", help="replace the run already in OUT (without it, OUT must be new)")
     p.add_argument("--stop-at", type=int, help="end this session after that step (resume later)")
     a = p.parse_args(argv)
     if a.stft_from and any(x is not None for x in (a.n_fft, a.hop, a.window)):
@@ -60,12 +62,12 @@ def parse_args(argv=None) -> tuple[VocoderTrainConfig, bool, int | None]:
         checkpoint_every=a.checkpoint_every, valid_seconds=a.valid_seconds, seed=a.seed, nb_workers=a.nb_workers,
         train_subset=a.train_subset, valid_subset=a.valid_subset,
         augment=Augment.none() if a.no_augment else Augment(), device=a.device)
-    return config, a.resume, a.stop_at
+    return config, {"resume": a.resume, "overwrite": a.overwrite, "stop_at": a.stop_at}
 
 
 def main(argv=None) -> None:
-    config, resume, stop_at = parse_args(argv)
-    history = fit_vocoder(config, resume=resume, stop_at=stop_at)
+    config, options = parse_args(argv)
+    history = fit_vocoder(config, **options)
     if history:
         last = history[-1]
         print(f"done: step {last['step']}, valid loss {last['valid_loss']:.4f} "

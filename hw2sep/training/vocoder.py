@@ -16,24 +16,23 @@ steps), best.pt/json (weights at the lowest validation loss), log.csv.
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from hw2sep import SAMPLE_RATE
-from hw2sep.models.checkpoint import load_state, read_meta
 from hw2sep.data.excerpts import Augment, ExcerptDataset, TrackDataset, apply_augmentation
 from hw2sep.common.devices import resolve_device
 from hw2sep.errors import Hw2sepError
-from hw2sep.common.files import write_csv
+from hw2sep.training import loop
 from hw2sep.data.npy_cache import load_manifest
 from hw2sep.dsp.stft import stft
 from hw2sep.vocoder.checkpoint import save_vocoder, stft_from_checkpoint, vocoder_config
 from hw2sep.vocoder.discriminators import Discriminators, discriminator_loss, feature_matching_loss, generator_loss
 from hw2sep.vocoder.losses import MelL1, multi_resolution_stft_loss
-from hw2sep.vocoder.model import Vocoder
+from hw2sep.vocoder.model import Vocoder, VocoderConfig
+from hw2sep.training.checks import check_fields
 
 LOG_FIELDS = ("step", "train_loss", "valid_loss", "lr", "seconds", "s_per_step")
 _STFT_KEYS = ("n_fft", "hop", "window")
@@ -64,6 +63,15 @@ class VocoderTrainConfig:
     augment: Augment = field(default_factory=Augment)
     device: str = "auto"
 
+    def __post_init__(self) -> None:
+        check_fields(VocoderTrainConfig, {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, RANGES)
+        check_fields(VocoderConfig, self.vocoder, prefix="vocoder.")
+
+
+RANGES = {"steps": (1, True), "batch_size": (1, True), "seq_dur": (0, False), "samples_per_track": (1, True),
+          "lr": (0, False), "mel_weight": (0, True), "adv_weight": (0, True), "checkpoint_every": (1, True),
+          "valid_seconds": (0, False), "nb_workers": (0, True)}  # (lowest, inclusive) of the numeric settings
+
 
 def resolve_vocoder_options(config: VocoderTrainConfig) -> dict:
     """The vocoder's full config dict, its STFT read from ``stft_from`` when given (never typed twice)."""
@@ -80,52 +88,75 @@ def resolve_vocoder_options(config: VocoderTrainConfig) -> dict:
 
 
 def fit_vocoder(config: VocoderTrainConfig, resume: bool = False, progress: bool = True,
-                stop_at: int | None = None) -> list[dict]:
+                stop_at: int | None = None, overwrite: bool = False) -> list[dict]:
     """Train (or resume) and return the log rows; ``stop_at`` ends the session after that step
-    (the schedule still follows ``config.steps``, so a later ``resume`` continues the same run)."""
-    out, device = Path(config.out), resolve_device(config.device)
-    manifest = load_manifest(config.npy_root)
-    options = resolve_vocoder_options(config)
-    dataset = ExcerptDataset(config.npy_root, config.train_subset, config.seq_dur, config.samples_per_track,
-                             config.augment, config.seed, raw=True)
-    valid = _validation_signals(config) if config.valid_subset else None
-    torch.manual_seed(config.seed)
-    parts = Parts(Vocoder(vocoder_config(options)).to(device), config)
-    state = {"step": 0, "history": [], "best_loss": float("inf"), "train_seconds": 0.0}
-    if resume and (out / "last.pt").exists():
-        state = parts.restore(out / "last")
-    elif resume:
-        print(f"--resume: no {out / 'last.pt'} yet, starting from scratch")
-    info = {"dataset_fingerprint": manifest["fingerprint"], "train": _config_dict(config)}
-    end = min(config.steps, stop_at if stop_at is not None else config.steps)
-    bar = _progress(state["step"], config.steps, progress)
-    losses, started = [], time.time()
-    for step, (raw, gains, swaps) in _batches(dataset, config, state["step"], end):
-        sources = apply_augmentation(raw.to(device), gains.to(device), swaps.to(device), dataset.scale)
-        losses.append(train_step(parts, sources.reshape(-1, sources.shape[-1]), config))  # (signals, samples)
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{losses[-1]:.4f}")
-        if step % config.checkpoint_every and step != end:
-            continue
-        seconds = time.time() - started
-        train_loss = sum(losses) / len(losses)
-        valid_loss = validate(parts.vocoder, valid, parts.mel_l1, config) if valid is not None else train_loss
-        state["train_seconds"] += seconds
-        state["history"].append({"step": step, "train_loss": train_loss, "valid_loss": valid_loss,
-                                 "lr": parts.opt.param_groups[0]["lr"], "seconds": round(seconds, 3),
-                                 "s_per_step": round(seconds / len(losses), 4)})
-        state["step"] = step
-        tag = {"step": step, "valid_loss": valid_loss, "train_seconds": round(state["train_seconds"], 1), **info}
-        if valid_loss < state["best_loss"]:
-            state["best_loss"] = valid_loss
-            save_vocoder(out / "best", parts.vocoder, tag)
-        save_vocoder(out / "last", parts.vocoder, tag, extra_state=parts.training_state(state))
-        write_csv(out / "log.csv", state["history"], LOG_FIELDS)
-        losses, started = [], time.time()
-    if bar is not None:
-        bar.close()
-    return state["history"]
+    (the schedule still follows ``config.steps``, so a later ``resume`` continues the same run).
+    A folder that holds a run is refused unless ``resume`` (or ``overwrite``)."""
+    trainer = VocoderTrainer(config, progress, stop_at)
+    try:
+        return loop.run(trainer, Path(config.out), trainer.info, resume, overwrite, progress)
+    finally:
+        trainer.bar.close()
+
+
+class VocoderTrainer(loop.Trainer):
+    """The vocoder's part of the training loop: one period is ``checkpoint_every`` steps (or up to the end)."""
+
+    unit, log_fields = "step", LOG_FIELDS[1:]
+
+    def __init__(self, config: VocoderTrainConfig, progress: bool, stop_at: int | None):
+        self.config, self.progress = config, progress
+        self.device = resolve_device(config.device)
+        manifest = load_manifest(config.npy_root)
+        self.options = resolve_vocoder_options(config)
+        self.dataset = ExcerptDataset(config.npy_root, config.train_subset, config.seq_dur, config.samples_per_track,
+                                      config.augment, config.seed, raw=True)
+        self.valid = _validation_signals(config) if config.valid_subset else None
+        torch.manual_seed(config.seed)
+        self.parts = Parts(Vocoder(vocoder_config(self.options)).to(self.device), config)
+        self.model = self.parts.vocoder
+        self.end = min(config.steps, stop_at if stop_at is not None else config.steps)
+        self.info = {"dataset_fingerprint": manifest["fingerprint"], "train": _config_dict(config)}
+        self.bar = loop.bar(config.steps, 0, False, "step")
+
+    def stateful(self) -> dict:
+        return self.parts.stateful()
+
+    def identity(self) -> dict:
+        return self.options
+
+    def periods(self, done: int) -> list[int]:
+        every, end = self.config.checkpoint_every, self.end
+        return sorted({*range((done // every + 1) * every, end + 1, every), *([end] if end > done else [])})
+
+    def start(self, done: int) -> None:
+        self.bar = loop.bar(self.config.steps, done, self.progress, "step")
+        self.batches = _batches(self.dataset, self.config, done, self.end)  # one stream over the session's steps
+
+    def train_period(self, end: int) -> float:
+        self.losses = []
+        for step, (raw, gains, swaps) in self.batches:
+            sources = apply_augmentation(raw.to(self.device), gains.to(self.device), swaps.to(self.device),
+                                         self.dataset.scale)
+            signals = sources.reshape(-1, sources.shape[-1])  # (signals, samples)
+            self.losses.append(train_step(self.parts, signals, self.config))
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{self.losses[-1]:.4f}")
+            if step == end:
+                break
+        return sum(self.losses) / len(self.losses)
+
+    def validate(self, train_loss: float) -> float:
+        if self.valid is None:
+            return train_loss
+        return validate(self.parts.vocoder, self.valid, self.parts.mel_l1, self.config)
+
+    def log_columns(self, seconds: float) -> dict:
+        return {"lr": self.parts.opt.param_groups[0]["lr"], "seconds": round(seconds, 3),
+                "s_per_step": round(seconds / len(self.losses), 4)}
+
+    def save(self, path: Path, tag: dict, extra_state: dict | None = None) -> None:
+        save_vocoder(path, self.parts.vocoder, tag, extra_state=extra_state)
 
 
 class Parts:
@@ -138,29 +169,12 @@ class Parts:
         self.disc = Discriminators().to(next(vocoder.parameters()).device) if config.adversarial else None
         self.disc_opt, self.disc_sched = _optimizer(self.disc, config) if self.disc is not None else (None, None)
 
-    def training_state(self, state: dict) -> dict:
-        extra = {"optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict(),
-                 "rng": torch.get_rng_state(), "state": state}
+    def stateful(self) -> dict:
+        """The optimizers and schedulers (and discriminators) that last.pt keeps beside the weights."""
+        objects = {"optimizer": self.opt, "scheduler": self.sched}
         if self.disc is not None:
-            extra.update(disc=self.disc.state_dict(), disc_optimizer=self.disc_opt.state_dict(),
-                         disc_scheduler=self.disc_sched.state_dict())
-        return extra
-
-    def restore(self, path: Path) -> dict:
-        saved = load_state(path, "cpu")
-        try:
-            self.vocoder.load_state_dict(saved["model"])
-            self.opt.load_state_dict(saved["optimizer"])
-            if self.disc is not None:
-                self.disc.load_state_dict(saved["disc"])
-                self.disc_opt.load_state_dict(saved["disc_optimizer"])
-                self.disc_sched.load_state_dict(saved["disc_scheduler"])
-        except (RuntimeError, ValueError, KeyError) as err:
-            raise Hw2sepError(f"cannot resume from {path}.pt with this configuration ({str(err).splitlines()[0]}); "
-                              f"it was written with {read_meta(path).get('config')}") from None
-        self.sched.load_state_dict(saved["scheduler"])
-        torch.set_rng_state(saved["rng"])
-        return saved["state"]
+            objects.update(disc=self.disc, disc_optimizer=self.disc_opt, disc_scheduler=self.disc_sched)
+        return objects
 
 
 def train_step(parts: Parts, signals: torch.Tensor, config: VocoderTrainConfig) -> float:
@@ -220,7 +234,7 @@ def _batches(dataset: ExcerptDataset, config: VocoderTrainConfig, step: int, end
     while step < end:
         epoch, position = divmod(step, per_pass)
         dataset.set_epoch(epoch + 1)
-        order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(config.seed * 100_003 + epoch + 1))
+        order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(loop.epoch_seed(config.seed, epoch + 1)))
         batches = order[:per_pass * config.batch_size].view(per_pass, -1).tolist()[position:end - epoch * per_pass]
         loader = torch.utils.data.DataLoader(dataset, batch_sampler=batches, num_workers=config.nb_workers)
         for batch in loader:
@@ -235,10 +249,3 @@ def _optimizer(module: torch.nn.Module, config: VocoderTrainConfig):
 
 def _config_dict(config: VocoderTrainConfig) -> dict:
     return dataclasses.asdict(config)
-
-
-def _progress(start: int, total: int, enabled: bool):
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-    return tqdm(total=total, initial=start, unit="step", leave=False, dynamic_ncols=True)
