@@ -9,6 +9,18 @@ SAMPLE_RATE = 44100
 STEMS = ("drums", "bass", "other", "vocals")  # the MUSDB18 stems besides the mixture
 TARGETS = ("vocals", "accompaniment")  # what the model separates; accompaniment = drums + bass + other
 METRICS = ("SDR", "ISR", "SIR", "SAR")  # BSS Eval image metrics, in the order museval.evaluate returns them
+METRIC_LABELS = {  # scorer (--metric, summary.json "metric") -> its name with the BSS Eval version
+    "museval": "museval, BSS Eval v4",
+    "fast": "fast, BSS Eval v4 (museval-equivalent)",
+    "mir_eval": "mir_eval, BSS Eval v3",
+}
+
+
+def metric_label(metric: str | None) -> str:
+    """'museval, BSS Eval v4' for a scorer name; 'metric: missing' when none was recorded."""
+    if not metric:
+        return "metric: missing"
+    return METRIC_LABELS.get(metric, str(metric))
 
 # Training checkpoints: the epochs the assignment asks about, and the file name of an epoch's checkpoint.
 CHECKPOINT_EPOCHS = (25, 50, 150)

@@ -11,6 +11,7 @@ from conftest import REPO, assert_one_line_error, run_script
 from hw2sep.models.checkpoint import load_model
 from hw2sep.data.musdb import list_tracks
 from hw2sep.evaluation.evaluate import evaluate
+from hw2sep.report.results import read_index
 from hw2sep.models.base import SeparationModel
 from hw2sep.evaluation.metrics import bss_eval, track_median
 from hw2sep.separation.separator import Separator
@@ -152,3 +153,13 @@ def test_infer_bad_input_is_one_line(case, checkpoint, toy_root, tmp_path):
     if case == "cuda" and torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     assert_one_line_error(run_script("hw2sep/infer.py", *args), expected)
+
+
+@pytest.mark.parametrize("metric", ["fast", "mir_eval"])
+def test_the_samples_index_names_the_metric_that_scored(toy_root, tmp_path, metric):
+    from hw2sep.names import metric_label
+    evaluate([REPO / "models" / "umx_vocals.pt"], toy_root, tmp_path / "out", methods=["mixture"], n_tracks=1,
+             metric=metric, device="cpu", samples_dir=tmp_path / "samples", n_sample_tracks=1, progress=False, workers=0)
+    index = (tmp_path / "samples" / "index.md").read_text()
+    assert f"scored with {metric_label(metric)}." in index and "museval SDR" not in index
+    assert {e["metric"] for e in read_index(tmp_path / "samples") if e["kind"] == "estimate"} == {metric}

@@ -148,7 +148,7 @@ def test_figures_are_vector_text_and_settings_come_from_the_results(built):
     """Figure words are in the PDF (vectors, not pixels); the metric and budget are the results', never fixed words."""
     from hw2sep.dsp.methods import method_label
     from hw2sep.report.build import SLIDES
-    from hw2sep.report.text import metric_label
+    from hw2sep.names import metric_label
 
     size, pdf, titles, info = built
     pages = [" ".join(w[4] for w in words) for _, _, words in word_boxes(pdf)]

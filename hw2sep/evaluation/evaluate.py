@@ -214,7 +214,7 @@ def _write_samples(samples_dir, out: Path, label: str, track: str, audio: dict, 
         for t in TARGETS:
             write_sample(samples_dir, track, f"{label}_{method}_{t}", est[t][:, start:stop],
                          {"kind": "estimate", "target": t, "model": label, "method": method,
-                          "sdr_db": record["hw2sep"]["median"]["SDR"][t]})
+                          "sdr_db": record["hw2sep"]["median"]["SDR"][t], "metric": record["hw2sep"]["metric"]})
 
 
 def _track_file(out: Path, label: str, method: str, track: str) -> Path:

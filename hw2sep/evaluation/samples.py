@@ -19,10 +19,11 @@ import numpy as np
 
 from hw2sep import SAMPLE_RATE
 from hw2sep.data.musdb import detect_layout, list_tracks
+from hw2sep.names import metric_label
 from hw2sep.report.results import read_index
 from hw2sep.common.files import atomic_path, write_json, write_text
 
-INDEX_FIELDS = ("track", "kind", "target", "model", "method", "sdr_db", "file")
+INDEX_FIELDS = ("track", "kind", "target", "model", "method", "sdr_db", "metric", "file")
 
 
 def loudest_window(audio: np.ndarray, seconds: float) -> tuple[int, int]:
@@ -69,14 +70,18 @@ def _update_index(samples_dir: Path, entry: dict) -> None:
 
 
 def _markdown(entries: list[dict]) -> str:
+    scorers = sorted({e.get("metric") for e in entries if e.get("metric")})
     lines = ["# Listening samples", "",
-             "Excerpts (the loudest vocal passage of each track). SDR is the track's museval SDR",
-             "(median over 1 s windows of the whole track) for that estimate.", "",
-             "| track | kind | target | model | method | SDR (dB) | file |", "|---|---|---|---|---|---|---|"]
+             "Excerpts (the loudest vocal passage of each track). SDR is the track's SDR for that estimate (median",
+             "over 1 s windows of the whole track), scored with " + ("; ".join(map(metric_label, scorers)) or
+                                                                     "no scorer recorded") + ".", "",
+             "| track | kind | target | model | method | SDR (dB) | metric | file |",
+             "|---|---|---|---|---|---|---|---|"]
     for e in entries:
         sdr = "" if e["sdr_db"] is None else f"{e['sdr_db']:.2f}"
         lines.append(f"| {e['track']} | {e['kind']} | {e['target'] or ''} | {e['model'] or ''} | "
-                     f"{e['method'] or ''} | {sdr} | [{e['file']}]({e['file'].replace(' ', '%20')}) |")
+                     f"{e['method'] or ''} | {sdr} | {e.get('metric') or ''} | "
+                     f"[{e['file']}]({e['file'].replace(' ', '%20')}) |")
     return "\n".join(lines) + "\n"
 
 

@@ -24,7 +24,8 @@ from hw2sep.dsp.methods import method_label
 from hw2sep.names import TARGETS
 from hw2sep.report.results import DamagedResultError, find_row, methods_of, read_per_track
 from hw2sep.report.slides import BODY, CONT, PAGE, Deck, bullet_slides, bullets, panel, split_rows, table, wrap
-from hw2sep.report.text import budget_label, checkpoint_label, fmt, metric_label
+from hw2sep.names import metric_label
+from hw2sep.report.text import budget_label, checkpoint_label, fmt
 
 COMPARE = "compare_models"
 ABLATIONS = ("augmentation", "structure", "input_length", "bsrnn_loss", "umx_loss")

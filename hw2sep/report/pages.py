@@ -6,6 +6,7 @@ import json
 from datetime import date
 
 from hw2sep.dsp.methods import method_label
+from hw2sep.names import metric_label
 from hw2sep.report import text
 from hw2sep.report.results import methods_of, read_per_track
 from hw2sep.report.slides import (BODY, CONT, PAGE, Deck, bullet_slides, bullets, note, panel, pipeline, split_rows,
@@ -102,7 +103,7 @@ def _metric(inputs: Inputs) -> str:
             found.add(json.loads(path.read_text()).get("metric"))
         except (OSError, ValueError):
             continue
-    return "; ".join(text.metric_label(m) for m in sorted(found, key=str)) or "missing (no summary.json)"
+    return "; ".join(metric_label(m) for m in sorted(found, key=str)) or "missing (no summary.json)"
 
 
 def _results(deck: Deck, inputs: Inputs) -> None:

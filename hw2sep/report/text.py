@@ -27,20 +27,6 @@ def fmt(value: float | None, signed: bool = False) -> str:
     return f"{value:+.2f}" if signed else f"{value:.2f}"
 
 
-METRIC_LABELS = {  # scorer (summary.json "metric", hw2sep.evaluation.metrics.BACKENDS) -> name and BSS Eval version
-    "museval": "museval, BSS Eval v4",
-    "fast": "fast, BSS Eval v4 (museval-equivalent)",
-    "mir_eval": "mir_eval, BSS Eval v3",
-}
-
-
-def metric_label(metric: str | None) -> str:
-    """'museval, BSS Eval v4' for a scorer name; 'metric: missing' when none was recorded."""
-    if not metric:
-        return "metric: missing"
-    return METRIC_LABELS.get(metric, str(metric))
-
-
 def budget_label(budget: dict) -> str:
     """An experiment budget ({"epochs": N} and/or {"minutes": M}) in words:
     '50 epochs', '90 minutes (at most 50 epochs)'."""
