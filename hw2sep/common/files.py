@@ -82,3 +82,16 @@ def read_json_file(path: str | os.PathLike, what: str, hint: str) -> Any:
         raise Hw2sepError(f"{what} {path} not found ({hint})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise Hw2sepError(f"{what} {path} is not valid json ({err})") from None
+
+
+@contextmanager
+def disk_errors(path: str | os.PathLike, what: str = "file") -> Iterator[None]:
+    """Turn an OSError while writing ``path`` (disk full, no permission) into one line naming the path.
+
+    Writes under it go through `atomic_path`, so what was written before stays intact.
+    """
+    try:
+        yield
+    except OSError as err:
+        raise Hw2sepError(f"cannot write {what} {path}: {err.strerror or err}; free some space or choose "
+                          "another folder, then rerun (finished files are kept)") from None
