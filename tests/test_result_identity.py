@@ -74,6 +74,29 @@ def test_a_track_fingerprint_follows_its_audio_not_its_folder(tmp_path):
     assert track.fingerprint() != before
 
 
+def test_npy_cache_follows_the_source_audio(tmp_path):
+    from hw2sep.data.npy_cache import convert_to_npy, load_manifest, load_source
+    first = make_toy_musdb(tmp_path / "first", n_train=2, n_test=0, seconds=2.0, seed=9, n_valid=0)
+    cache = tmp_path / "cache"
+    convert_to_npy(first, cache, subsets=("train",), progress=False)
+    before = load_manifest(cache)
+    arrays = {p: p.stat().st_mtime_ns for p in cache.rglob("*.npy")}
+    convert_to_npy(first, cache, subsets=("train",), progress=False)  # same source: nothing is converted again
+    assert {p: p.stat().st_mtime_ns for p in cache.rglob("*.npy")} == arrays
+    assert load_manifest(cache)["fingerprint"] == before["fingerprint"]
+
+    other = make_toy_musdb(tmp_path / "other", n_train=2, n_test=0, seconds=3.0, seed=9, n_valid=0)  # same names
+    convert_to_npy(other, cache, subsets=("train",), progress=False)
+    after = load_manifest(cache)
+    assert [t["name"] for t in after["tracks"]] == [t["name"] for t in before["tracks"]]
+    assert after["fingerprint"] != before["fingerprint"] and after["source_root"] == str(other.resolve())
+    for entry, track in zip(after["tracks"], list_tracks(other, "train")):
+        expected = track.load(("vocals",))["vocals"]
+        stored = load_source(cache, entry, "vocals")
+        assert stored.shape == expected.shape == (2, 3 * 44100)  # the arrays hold the new audio
+        assert abs(stored[:, :1000] / 32768.0 - expected[:, :1000]).max() < 1e-4
+
+
 _SLOW_AFTER_FIRST = """
 import sys, time
 import hw2sep.evaluation.evaluate as ev
