@@ -12,13 +12,14 @@ import csv
 import io
 import json
 import math
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 from hw2sep.errors import Hw2sepError
 from hw2sep.names import TARGETS, method_label
-from hw2sep.report.results import DamagedResultError, find_row, methods_of
+from hw2sep.report.results import DamagedResultError, find_row, methods_of, non_numeric_cells
 from hw2sep.report.slides import PAGE, Deck, bullets, image, table, wrap
 from hw2sep.report.text import checkpoint_label, fmt
 
@@ -75,6 +76,8 @@ def read_experiment(experiments: str | Path, name: str) -> ExperimentTable:
         raise DamagedResultError(f"{path} is cut off or malformed: rerun the experiment (finished runs are kept)")
     if not rows:
         raise Hw2sepError(f"{path} holds no finished run yet: run {NOTEBOOK.get(name, 'the experiment')}")
+    for warning in non_numeric_cells(path, rows):
+        print(f"warning: {warning}", file=sys.stderr)
     header = list(rows[0])
     tokens = list(dict.fromkeys(k.split("_SDR_", 1)[1] for k in header if "_SDR_" in k))
     try:
