@@ -202,3 +202,18 @@ def test_disk_full_is_one_line_naming_the_path(writer, three_tracks, tmp_path, m
     where = "per_track.csv" if writer == "results" else str(tmp_path / "samples")
     assert where in message, message
     assert len(list((tmp_path / "out").rglob("tracks/*.json"))) == 1  # the scored track was kept
+
+
+def test_samples_of_other_settings_leave_the_index(three_tracks, tmp_path):
+    common = dict(methods=["griffinlim"], n_tracks=1, metric="fast", workers=0, progress=False,
+                  samples_dir=tmp_path / "samples")
+    evaluate([DEMO], three_tracks, tmp_path / "out", gl_iterations=2, **common)
+    index = json.loads((tmp_path / "samples" / "index.json").read_text())
+    estimates = [e for e in index if e["kind"] == "estimate"]
+    assert estimates and all(e["key"]["gl_iterations"] == 2 for e in estimates)
+    # other settings, no samples written this time: the old excerpts and their scores must not stay listed
+    evaluate([DEMO], three_tracks, tmp_path / "out", gl_iterations=3, n_sample_tracks=0, **common)
+    index = json.loads((tmp_path / "samples" / "index.json").read_text())
+    assert [e["kind"] for e in index if e["kind"] == "estimate"] == []
+    assert not any((tmp_path / "samples" / e["file"]).exists() for e in estimates)
+    assert {e["kind"] for e in index} == {"mixture", "reference"}  # the dataset's own excerpts stay

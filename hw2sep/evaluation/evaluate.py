@@ -6,7 +6,9 @@
 Writes, per checkpoint and method, ``OUT/<checkpoint>/<method>/``: ``tracks/<track>.json`` (museval's
 per-track format), ``per_track.csv`` and ``summary.json``; and ``OUT/comparison.csv`` across all.
 The headline number is museval's "median of medians": per track the median SDR over 1 s windows,
-then the median over tracks. Finished tracks are skipped on a rerun, so an interrupted pass resumes.
+then the median over tracks. Each track's json is written the moment it is scored, and a rerun skips a
+track only when its key matches (metric, checkpoint digest, method settings, the audio's fingerprint:
+hw2sep.evaluation.identity), so an interrupted pass resumes and a changed dataset is scored again.
 """
 
 from __future__ import annotations
