@@ -97,6 +97,28 @@ def test_npy_cache_follows_the_source_audio(tmp_path):
         assert abs(stored[:, :1000] / 32768.0 - expected[:, :1000]).max() < 1e-4
 
 
+def test_npy_cache_from_before_fingerprints_is_kept_only_for_its_own_root(tmp_path):
+    from hw2sep.data.npy_cache import convert_to_npy, load_manifest
+    root = make_toy_musdb(tmp_path / "root", n_train=1, n_test=0, seconds=2.0, seed=9, n_valid=0)
+    cache = tmp_path / "cache"
+    convert_to_npy(root, cache, subsets=("train",), progress=False)
+
+    def make_legacy():  # what an older hw2sep wrote: no source fingerprint anywhere
+        for mark in cache.rglob("track.json"):
+            mark.write_text(json.dumps({k: v for k, v in json.loads(mark.read_text()).items() if k != "source"}))
+        return {p: p.stat().st_mtime_ns for p in cache.rglob("*.npy")}
+
+    arrays = make_legacy()
+    convert_to_npy(root, cache, subsets=("train",), progress=False)  # same root: adopted, not converted again
+    assert {p: p.stat().st_mtime_ns for p in cache.rglob("*.npy")} == arrays
+    assert all("source" in t for t in load_manifest(cache)["tracks"])
+    arrays = make_legacy()
+    other = make_toy_musdb(tmp_path / "other", n_train=1, n_test=0, seconds=3.0, seed=9, n_valid=0)
+    convert_to_npy(other, cache, subsets=("train",), progress=False)  # another root: converted again
+    assert all(p.stat().st_mtime_ns != t for p, t in arrays.items())
+    assert load_manifest(cache)["tracks"][0]["num_samples"] == 3 * 44100
+
+
 _SLOW_AFTER_FIRST = """
 import sys, time
 import hw2sep.evaluation.evaluate as ev

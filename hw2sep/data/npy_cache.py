@@ -62,10 +62,11 @@ def convert_to_npy(musdb_root: str | Path, out: str | Path, subsets: Sequence[st
     if not tracks:
         raise Hw2sepError(f"no tracks in subsets {list(subsets)} under {musdb_root}")
     _remove_temporaries(out)
+    same_root = _previous_source_root(out) == str(Path(musdb_root).resolve())
     for track in _progress(tracks, progress):
         folder = out / track.subset / track.name
         origin = track.fingerprint()
-        if _is_complete(folder, sources, dtype, origin):
+        if _is_complete(folder, sources, dtype, origin, adopt_legacy=same_root):
             continue
         audio = track.load(sources)
         _write_track(folder, track.name, track.subset, audio, dtype, origin)
@@ -199,16 +200,32 @@ def _encode(wave: np.ndarray, dtype: str) -> tuple[np.ndarray, int]:
     return np.clip(scaled, -32768, 32767).astype(np.int16), over
 
 
-def _is_complete(folder: Path, sources: Iterable[str], dtype: str, origin: str) -> bool:
+def _is_complete(folder: Path, sources: Iterable[str], dtype: str, origin: str, adopt_legacy: bool = False) -> bool:
     """Whether a track's ``track.json`` exists, was converted from the audio with fingerprint ``origin``,
-    and every source file has the size it records (a cache from before fingerprints is converted again)."""
+    and every source file has the size it records.
+
+    A track converted before fingerprints were recorded is kept (and its fingerprint recorded) only with
+    ``adopt_legacy``, i.e. when the cache's manifest names this very --musdb-root; otherwise it is redone.
+    """
     try:
         info = json.loads((folder / "track.json").read_text())
-        return info["dtype"] == dtype and info.get("source") == origin and set(sources) <= set(info["sources"]) and all(
+        recorded = origin if "source" not in info and adopt_legacy else info.get("source")
+        complete = info["dtype"] == dtype and recorded == origin and set(sources) <= set(info["sources"]) and all(
             _npy_problem(folder / f"{s}.npy", info["num_samples"], (info.get("bytes") or {}).get(s)) is None
             for s in info["sources"])
     except (OSError, ValueError, KeyError, TypeError):  # no mark, or a damaged one: redo the track
         return False
+    if complete and "source" not in info:
+        write_json(folder / "track.json", {**info, "source": origin})
+    return complete
+
+
+def _previous_source_root(out: Path) -> str | None:
+    """The --musdb-root an existing cache's manifest was converted from, or None."""
+    try:
+        return str(json.loads((out / MANIFEST).read_text())["source_root"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _read_track_meta(folder: Path) -> dict:
