@@ -45,7 +45,7 @@ from hw2sep.models import MODELS, build_model, model_config
 from hw2sep.separation.separator import check_methods, main_method
 from hw2sep.training.train import TrainConfig, fit, load_config
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EXPERIMENT_KEYS = ("name", "description", "base", "set", "runs", "budget", "evaluate", "smoke")
 RUN_KEYS = ("name", "vary", "set", "config")
 EVALUATE_DEFAULTS = {"methods": "main+griffinlim", "metric": "museval", "tracks": None, "gl_iterations": 32}
