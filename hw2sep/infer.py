@@ -23,6 +23,7 @@ import time  # noqa: E402
 from hw2sep.models.checkpoint import read_meta  # noqa: E402
 from hw2sep.errors import run_cli  # noqa: E402
 from hw2sep.evaluation.evaluate import add_common_arguments, evaluate, format_table  # noqa: E402
+from hw2sep.evaluation.identity import checkpoint_labels  # noqa: E402
 from hw2sep.report.results import read_per_track  # noqa: E402
 from hw2sep.dsp.methods import METHODS, TOKENS  # noqa: E402
 from hw2sep.separation.separator import methods_for  # noqa: E402
@@ -65,7 +66,7 @@ def main(argv=None) -> None:
                     metric=args.metric, device=args.device, samples_dir=args.samples,
                     n_sample_tracks=args.sample_tracks, workers=args.workers,
                     vocoders=args.vocoder, gl_iterations=args.gl_iterations)
-    label = Path(args.checkpoint).with_suffix("").name
+    label = checkpoint_labels([args.checkpoint])[0]
     for method in methods:
         print(f"\nper-track SDR (dB), {method} phase: median over 1 s windows")
         per_track = read_per_track(args.out, label, method)

@@ -94,3 +94,17 @@ def read_json_file(path: str | os.PathLike, what: str, hint: str) -> Any:
         raise Hw2sepError(f"{what} {path} not found ({hint})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise Hw2sepError(f"{what} {path} is not valid json ({err})") from None
+
+
+@contextmanager
+def disk_errors(path: str | os.PathLike, what: str = "file") -> Iterator[None]:
+    """Turn an OSError while writing ``path`` (disk full, no permission) into one line naming the path.
+
+    Writes under it go through `atomic_path`, so what was written before stays intact.
+    """
+    try:
+        yield
+    except (OSError, RuntimeError) as err:  # libsndfile reports a full disk as a RuntimeError
+        if isinstance(err, Hw2sepError):
+            raise
+        raise write_error(f"{what} {path}", err) from None

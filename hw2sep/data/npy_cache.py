@@ -8,9 +8,12 @@ Layout written under ``out``::
     manifest.json                       # tracks, subsets, lengths, rate, dtype, source root, fingerprint
     <subset>/<track>/<source>.npy       # (nb_channels=2, nb_samples), int16 by default
     <subset>/<track>/track.json         # written last: marks the track complete, holds each file's byte size
+                                        # and the fingerprint of the audio it was converted from
 
 A rerun checks every finished file against the byte size in ``track.json`` and rewrites a track
-whose file was cut short, and removes the temporary files a killed run left behind.
+whose file was cut short or whose source audio changed (another ``--musdb-root``, a regenerated or
+re-downloaded track: `Track.fingerprint`), and removes the temporary files a killed run left behind.
+The manifest's fingerprint includes the source fingerprints, so it changes whenever the arrays do.
 
 dtype: ``int16`` (default) stores ``round(x * 32768)``, which is exact for 16-bit sources (MUSDB18-HQ
 wavs are 16-bit; decoded AAC is rounded to the nearest 16-bit step, below the codec's own error)
@@ -61,12 +64,14 @@ def convert_to_npy(musdb_root: str | Path, out: str | Path, subsets: Sequence[st
     if "valid" in subsets and (note := incomplete_note("valid", sum(t.subset == "valid" for t in tracks))):
         print(note)
     _remove_temporaries(out)
+    same_root = _previous_source_root(out) == str(Path(musdb_root).resolve())
     for track in progress_bar(tracks, progress, desc="musdb -> npy", unit="track"):
         folder = out / track.subset / track.name
-        if _is_complete(folder, sources, dtype):
+        origin = track.fingerprint()
+        if _is_complete(folder, sources, dtype, origin, adopt_legacy=same_root):
             continue
         audio = track.load(sources)
-        _write_track(folder, track.name, track.subset, audio, dtype)
+        _write_track(folder, track.name, track.subset, audio, dtype, origin)
     manifest = {
         "format": "hw2sep-npy", "version": 1, "package_version": __version__,
         "sample_rate": SAMPLE_RATE, "dtype": dtype, "scale": DTYPES[dtype], "sources": list(sources),
@@ -164,12 +169,16 @@ def _npy_problem(path: Path, num_samples: int | None = None, nbytes: int | None 
 
 
 def fingerprint(manifest: dict) -> str:
-    """Short hash of what a model was trained on: track names, subsets, lengths, dtype."""
-    key = json.dumps([manifest["dtype"], [(t["subset"], t["name"], t["num_samples"]) for t in manifest["tracks"]]])
+    """Short hash of what a model was trained on: track names, subsets, lengths, dtype and each track's
+    source fingerprint (where recorded), so other audio under the same names gives another hash."""
+    tracks = [(t["subset"], t["name"], t["num_samples"], *([t["source"]] if "source" in t else []))
+              for t in manifest["tracks"]]
+    key = json.dumps([manifest["dtype"], tracks])
     return hashlib.sha1(key.encode()).hexdigest()[:12]
 
 
-def _write_track(folder: Path, name: str, subset: str, audio: dict[str, np.ndarray], dtype: str) -> None:
+def _write_track(folder: Path, name: str, subset: str, audio: dict[str, np.ndarray], dtype: str,
+                 origin: str) -> None:
     """Write each source atomically, then ``track.json`` last as the completion mark (with the byte sizes)."""
     (folder / "track.json").unlink(missing_ok=True)  # a track being rewritten is not complete
     clipped, nbytes = {}, {}
@@ -181,7 +190,7 @@ def _write_track(folder: Path, name: str, subset: str, audio: dict[str, np.ndarr
     num_samples = next(iter(audio.values())).shape[-1]
     write_json(folder / "track.json", {"name": name, "subset": subset, "num_samples": int(num_samples),
                                        "sources": list(audio), "dtype": dtype, "clipped_samples": clipped,
-                                       "bytes": nbytes})
+                                       "bytes": nbytes, "source": origin})
 
 
 def _encode(wave: np.ndarray, dtype: str) -> tuple[np.ndarray, int]:
@@ -193,20 +202,37 @@ def _encode(wave: np.ndarray, dtype: str) -> tuple[np.ndarray, int]:
     return np.clip(scaled, -32768, 32767).astype(np.int16), over
 
 
-def _is_complete(folder: Path, sources: Iterable[str], dtype: str) -> bool:
-    """Whether a track's ``track.json`` exists and every source file has the size it records."""
+def _is_complete(folder: Path, sources: Iterable[str], dtype: str, origin: str, adopt_legacy: bool = False) -> bool:
+    """Whether a track's ``track.json`` exists, was converted from the audio with fingerprint ``origin``,
+    and every source file has the size it records.
+
+    A track converted before fingerprints were recorded is kept (and its fingerprint recorded) only with
+    ``adopt_legacy``, i.e. when the cache's manifest names this very --musdb-root; otherwise it is redone.
+    """
     try:
         info = json.loads((folder / "track.json").read_text())
-        return info["dtype"] == dtype and set(sources) <= set(info["sources"]) and all(
+        recorded = origin if "source" not in info and adopt_legacy else info.get("source")
+        complete = info["dtype"] == dtype and recorded == origin and set(sources) <= set(info["sources"]) and all(
             _npy_problem(folder / f"{s}.npy", info["num_samples"], (info.get("bytes") or {}).get(s)) is None
             for s in info["sources"])
     except (OSError, ValueError, KeyError, TypeError):  # no mark, or a damaged one: redo the track
         return False
+    if complete and "source" not in info:
+        write_json(folder / "track.json", {**info, "source": origin})
+    return complete
+
+
+def _previous_source_root(out: Path) -> str | None:
+    """The --musdb-root an existing cache's manifest was converted from, or None."""
+    try:
+        return str(json.loads((out / MANIFEST).read_text())["source_root"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _read_track_meta(folder: Path) -> dict:
     info = json.loads((folder / "track.json").read_text())
-    return {k: info[k] for k in ("name", "subset", "num_samples", "clipped_samples", "bytes") if k in info}
+    return {k: info[k] for k in ("name", "subset", "num_samples", "clipped_samples", "bytes", "source") if k in info}
 
 
 def _remove_temporaries(out: Path) -> None:

@@ -6,7 +6,9 @@
 Writes, per checkpoint and method, ``OUT/<checkpoint>/<method>/``: ``tracks/<track>.json`` (museval's
 per-track format), ``per_track.csv`` and ``summary.json``; and ``OUT/comparison.csv`` across all.
 The headline number is museval's "median of medians": per track the median SDR over 1 s windows,
-then the median over tracks. Finished tracks are skipped on a rerun, so an interrupted pass resumes.
+then the median over tracks. Each track's json is written the moment it is scored, and a rerun skips a
+track only when its key matches (metric, checkpoint digest, method settings, the audio's fingerprint:
+hw2sep.evaluation.identity), so an interrupted pass resumes and a changed dataset is scored again.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import contextlib
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Callable, Sequence
@@ -30,10 +33,11 @@ from hw2sep.data.musdb import incomplete_note, list_tracks
 from hw2sep.common.devices import resolve_device
 from hw2sep.common.progress import progress as progress_bar
 from hw2sep.errors import Hw2sepError, run_cli
-from hw2sep.common.files import check_writable, write_csv, write_json
+from hw2sep.common.files import check_writable, disk_errors, write_csv, write_json
 from hw2sep.dsp.stft import STFTParams
 from hw2sep.evaluation.metrics import BACKENDS, ScorePool, bss_eval, global_sdr, track_json, track_median
-from hw2sep.evaluation.samples import loudest_window, slug, start_samples_index, write_sample
+from hw2sep.evaluation.identity import check_counts, checkpoint_labels, track_key
+from hw2sep.evaluation.samples import drop_stale_samples, loudest_window, slug, start_samples_index, write_sample
 from hw2sep.separation.separator import Separator, check_methods
 
 COMPARISON_FIELDS = ("checkpoint", "epoch", "method", "target", "tracks", "SDR", "SDR_mean", "SDR_global",
@@ -53,6 +57,8 @@ def evaluate(checkpoints: Sequence[str | Path], musdb_root: str | Path, out: str
     if metric not in BACKENDS:
         raise Hw2sepError(f"unknown metric '{metric}'; choose one of {', '.join(BACKENDS)}")
     check_methods(methods)  # before any model is loaded
+    check_counts(workers, n_sample_tracks)
+    labels = checkpoint_labels(checkpoints)
     if n_tracks is not None and n_tracks < 1:
         raise Hw2sepError(f"--tracks must be at least 1 (or left out for all tracks), got {n_tracks}")
     if phase_options.get("gl_iterations", 1) < 1 and any("griffinlim" in m or m == "mel" for m in methods):
@@ -77,13 +83,17 @@ def evaluate(checkpoints: Sequence[str | Path], musdb_root: str | Path, out: str
     if workers is None:
         workers = 0 if metric == "fast" or len(tracks) < 2 else min(len(tracks), os.cpu_count() or 1)
     with (ScorePool(workers) if workers > 1 else contextlib.nullcontext()) as pool:
-        for (path, model, meta), separator in zip(models, separators):
-            label, digest = path.with_suffix("").name, checkpoint_digest(path)
+        for (path, model, meta), separator, label in zip(models, separators, labels):
+            digest = checkpoint_digest(path)
             keys = {m: {"metric": metric, "checkpoint_sha1": digest, **separator.settings(m, **phase_options)}
                     for m in methods}
+            if samples_dir is not None:
+                drop_stale_samples(samples_dir, label, keys)
             pending = []
             for index, track in enumerate(progress_bar(tracks, progress, desc=f"evaluate {label}", unit="track")):
-                todo = [m for m in methods if _result_key(out, label, m, track.name) != keys[m]]
+                audio_id = track.fingerprint()  # the same names with other audio are scored again
+                track_keys = {m: track_key(keys[m], track, audio_id) for m in methods}
+                todo = [m for m in methods if _result_key(out, label, m, track.name) != track_keys[m]]
                 with_samples = samples_dir is not None and index < n_sample_tracks
                 if not todo and not with_samples:
                     continue
@@ -92,7 +102,8 @@ def evaluate(checkpoints: Sequence[str | Path], musdb_root: str | Path, out: str
                 estimates = separator.separate(audio["mixture"], todo if not with_samples else methods,
                                                **phase_options)
                 scored = [_score_track(out, label, method, track.name, references,
-                                       np.stack([estimates[method][t] for t in TARGETS]), keys[method], pool)
+                                       np.stack([estimates[method][t] for t in TARGETS]), track_keys[method],
+                                       pool)
                           for method in todo]
                 if with_samples:
                     for finish in scored:  # the samples index shows these scores
@@ -137,25 +148,49 @@ def _read_result(path: Path) -> dict:
 
 def _score_track(out: Path, label: str, method: str, track: str, references: np.ndarray,
                  estimates: np.ndarray, key: dict, pool=None) -> Callable[[], None]:
-    """Score one track (in ``pool`` if given) and return the call that writes its museval-format json
-    (plus global SDR and its result key) atomically once the scores are there."""
+    """Score one track (in ``pool`` if given) and write its museval-format json (plus global SDR and its
+    result key) atomically as soon as the scores are there, so an interrupted pass keeps every scored
+    track. Returns the call that waits for that write (and raises its error)."""
     metric, win = key["metric"], SAMPLE_RATE
-    if pool is None:
-        scores = bss_eval(references, estimates, win=win, hop=win, backend=metric)
-        future = None
-    else:
-        future = pool.submit(references, estimates, win, win, backend=metric)
+    future = None if pool is None else pool.submit(references, estimates, win, win, backend=metric)
     global_sdrs = dict(zip(TARGETS, map(float, global_sdr(references, estimates))))
     spectral = dict(zip(TARGETS, map(float, spectral_distance(references, estimates))))
 
-    def finish() -> None:
-        result = scores if future is None else future.result()
+    def write(result: dict) -> None:
         record = track_json(track, list(TARGETS), result, SAMPLE_RATE, win, win)
         record["hw2sep"] = {"key": key, "metric": metric, "checkpoint_sha1": key["checkpoint_sha1"],
                             "global_SDR": global_sdrs, "LSD": spectral,
                             "median": {m: dict(zip(TARGETS, map(float, track_median(result[m])))) for m in METRICS}}
-        write_json(_track_file(out, label, method, track), record)
-    return finish
+        path = _track_file(out, label, method, track)
+        with disk_errors(path, "track result"):
+            write_json(path, record)
+
+    if future is None:
+        write(bss_eval(references, estimates, win=win, hop=win, backend=metric))
+        return lambda: None
+    return _write_when_done(future, write)
+
+
+def _write_when_done(future, write: Callable[[dict], None]) -> Callable[[], None]:
+    """Call ``write(future.result())`` the moment a pool worker finishes (a callback thread), not at the
+    end of the pass; the returned call waits for it and raises its error in the caller."""
+    written, errors = threading.Event(), []
+
+    def on_done(done) -> None:
+        try:
+            write(done.result())
+        except BaseException as err:  # noqa: BLE001 - handed to the caller's thread
+            errors.append(err)
+        finally:
+            written.set()
+
+    future.add_done_callback(on_done)
+
+    def wait() -> None:
+        written.wait()
+        if errors:
+            raise errors[0]
+    return wait
 
 
 def _summarise(out: Path, label: str, meta: dict, method: str, track_names: list[str], metric: str,
@@ -166,7 +201,8 @@ def _summarise(out: Path, label: str, meta: dict, method: str, track_names: list
     rows = [{"track": n, "target": t, **{m: r["hw2sep"]["median"][m][t] for m in METRICS},
              "SDR_global": r["hw2sep"]["global_SDR"][t], "LSD": r["hw2sep"].get("LSD", {}).get(t, np.nan)}
             for n, r in records.items() for t in TARGETS]
-    write_csv(folder / "per_track.csv", rows, ("track", "target", *METRICS, "SDR_global", "LSD"))
+    with disk_errors(folder / "per_track.csv", "results"):
+        write_csv(folder / "per_track.csv", rows, ("track", "target", *METRICS, "SDR_global", "LSD"))
     summary = {"checkpoint": label, "epoch": meta.get("epoch"), "method": method, "metric": metric,
                "tracks": len(records), "dataset": dataset, "trained_on": meta.get("train", {}).get("npy_root"),
                "model": meta.get("model"), "parameters": meta.get("parameters"), "targets": {}}
@@ -177,7 +213,8 @@ def _summarise(out: Path, label: str, meta: dict, method: str, track_names: list
                                  "SDR_mean": _nan_to_none(np.nanmean(per_track["SDR"])),
                                  "SDR_global": _nan_to_none(np.nanmedian(per_track["SDR_global"])),
                                  "LSD": _nan_to_none(np.nanmedian(per_track["LSD"]))}
-    write_json(folder / "summary.json", summary)
+    with disk_errors(folder / "summary.json", "results"):
+        write_json(folder / "summary.json", summary)
 
 
 def write_comparison(out: str | Path) -> list[dict]:
@@ -189,7 +226,8 @@ def write_comparison(out: str | Path) -> list[dict]:
             rows.append({"checkpoint": s["checkpoint"], "epoch": s["epoch"], "method": s["method"],
                          "target": target, "tracks": s["tracks"], **values})
     rows.sort(key=lambda r: (r["epoch"] if r["epoch"] is not None else -1, r["checkpoint"], r["method"], r["target"]))
-    write_csv(Path(out) / "comparison.csv", rows, COMPARISON_FIELDS)
+    with disk_errors(Path(out) / "comparison.csv", "results"):
+        write_csv(Path(out) / "comparison.csv", rows, COMPARISON_FIELDS)
     return rows
 
 
@@ -214,7 +252,8 @@ def _write_samples(samples_dir, out: Path, label: str, track: str, audio: dict, 
         for t in TARGETS:
             write_sample(samples_dir, track, f"{label}_{method}_{t}", est[t][:, start:stop],
                          {"kind": "estimate", "target": t, "model": label, "method": method,
-                          "sdr_db": record["hw2sep"]["median"]["SDR"][t], "metric": record["hw2sep"]["metric"]})
+                          "sdr_db": record["hw2sep"]["median"]["SDR"][t], "metric": record["hw2sep"]["metric"],
+                          "key": record["hw2sep"]["key"]})
 
 
 def _track_file(out: Path, label: str, method: str, track: str) -> Path:

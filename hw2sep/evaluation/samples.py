@@ -19,9 +19,10 @@ import numpy as np
 
 from hw2sep import SAMPLE_RATE
 from hw2sep.data.musdb import detect_layout, list_tracks
+from hw2sep.common.files import atomic_path, disk_errors, write_json, write_text
+from hw2sep.evaluation.identity import dataset_fingerprint
 from hw2sep.names import metric_label
 from hw2sep.report.results import read_index
-from hw2sep.common.files import atomic_path, write_json, write_text
 
 INDEX_FIELDS = ("track", "kind", "target", "model", "method", "sdr_db", "metric", "file")
 
@@ -41,11 +42,29 @@ def write_sample(samples_dir: str | Path, track: str, name: str, audio: np.ndarr
 
     samples_dir = Path(samples_dir)
     path = samples_dir / slug(track) / f"{_readable(name)}.wav"  # names are ours and unique within a track
-    with atomic_path(path, suffix=".wav") as tmp:
+    with disk_errors(path, "listening sample"), atomic_path(path, suffix=".wav") as tmp:
         sf.write(str(tmp), np.clip(audio.T, -1, 1), SAMPLE_RATE, subtype="PCM_16")
     rel = path.relative_to(samples_dir).as_posix()
     _update_index(samples_dir, {**{k: None for k in INDEX_FIELDS}, **entry, "track": track, "file": rel})
     return path
+
+
+def drop_stale_samples(samples_dir: str | Path, model: str, keys: dict[str, dict]) -> list[str]:
+    """Remove ``model``'s estimates whose result key (checkpoint digest, method settings) is not ``keys[method]``.
+
+    An entry's SDR belongs to the audio it was scored on: a retrained checkpoint under the same label, or
+    other settings, must not leave old excerpts with old scores in the index. Returns the files removed.
+    """
+    samples_dir = Path(samples_dir)
+    entries = read_index(samples_dir)
+    stale = [e for e in entries if e.get("kind") == "estimate" and e.get("model") == model and e.get("method") in keys
+             and {k: v for k, v in (e.get("key") or {}).items() if k != "audio"} != keys[e["method"]]]
+    if stale:
+        for e in stale:
+            (samples_dir / e["file"]).unlink(missing_ok=True)
+        _write_index(samples_dir, [e for e in entries if e not in stale])
+        print(f"removed {len(stale)} listening sample(s) of {model} made by another checkpoint or other settings")
+    return [e["file"] for e in stale]
 
 
 def slug(text: str) -> str:
@@ -62,11 +81,15 @@ def _readable(text: str) -> str:
 
 
 def _update_index(samples_dir: Path, entry: dict) -> None:
-    entries = [e for e in read_index(samples_dir) if e["file"] != entry["file"]] + [entry]
+    _write_index(samples_dir, [e for e in read_index(samples_dir) if e["file"] != entry["file"]] + [entry])
+
+
+def _write_index(samples_dir: Path, entries: list[dict]) -> None:
     entries.sort(key=lambda e: (e["track"], e["kind"] != "mixture", e["kind"], e["target"] or "",
                                 e["model"] or "", e["method"] or ""))
-    write_json(samples_dir / "index.json", entries)
-    write_text(samples_dir / "index.md", _markdown(entries))
+    with disk_errors(samples_dir / "index.json", "samples index"):
+        write_json(samples_dir / "index.json", entries)
+        write_text(samples_dir / "index.md", _markdown(entries))
 
 
 def _markdown(entries: list[dict]) -> str:
@@ -86,14 +109,16 @@ def _markdown(entries: list[dict]) -> str:
 
 
 def dataset_identity(musdb_root: str | os.PathLike) -> dict:
-    """What a samples index was made from: toy or MUSDB18 (stems) or MUSDB18-HQ (wav), and its test tracks.
+    """What a samples index was made from: toy or MUSDB18 (stems) or MUSDB18-HQ (wav), its test tracks and
+    their audio (`dataset_fingerprint`).
 
     The root's path is not part of it (the same dataset sits in different folders on Colab and at
-    home); the test track names are.
+    home); the test track names and audio are: a toy set regenerated with the same names is another one.
     """
     root = Path(musdb_root)
     kind = "toy" if (root / "toy_musdb.json").exists() else {"wav": "MUSDB18-HQ", "stems": "MUSDB18"}[detect_layout(root)]
-    return {"dataset": kind, "test_tracks": sorted(t.name for t in list_tracks(root, "test"))}
+    tracks = list_tracks(root, "test")
+    return {"dataset": kind, "test_tracks": sorted(t.name for t in tracks), "audio": dataset_fingerprint(tracks)}
 
 
 def start_samples_index(samples_dir: str | os.PathLike, musdb_root: str | os.PathLike) -> Path | None:

@@ -34,9 +34,12 @@ import torch
 from hw2sep import TARGETS
 from hw2sep.models.checkpoint import read_meta
 from hw2sep.common.devices import resolve_device
+from hw2sep.data.musdb import list_tracks
+from hw2sep.data.npy_cache import load_manifest
 from hw2sep.errors import Hw2sepError, run_cli
 from hw2sep.evaluation.evaluate import evaluate
-from hw2sep.common.files import read_json_file, write_csv, write_json, write_text
+from hw2sep.common.files import disk_errors, read_json_file, write_csv, write_json, write_text
+from hw2sep.report.results import non_numeric_cells
 from hw2sep.training.losses import get_loss
 from hw2sep.models import MODELS, model_config
 from hw2sep.data.musdb import training_subsets
@@ -103,7 +106,8 @@ def load_experiment(path: str | Path, npy_root: str | Path = "", out: str | Path
     spec = _read_spec(path)
     name = spec["name"]
     smoke_spec = spec.get("smoke") or {}
-    budget = {"epochs": 1} if smoke else _check_budget(spec.get("budget"), path)
+    budget = _check_budget(spec.get("budget"), path)  # checked with --smoke too: the real run will need it
+    budget = {"epochs": 1} if smoke else budget
     evaluate_settings = {**EVALUATE_DEFAULTS, **(spec.get("evaluate") or {}), **(SMOKE_EVALUATE if smoke else {}),
                          **(smoke_spec.get("evaluate", {}) if smoke else {}), **(evaluate_overrides or {})}
     evaluate_settings = _check_evaluate(evaluate_settings, path)
@@ -125,6 +129,8 @@ def run_experiment(path: str | Path, npy_root: str | Path, musdb_root: str | Pat
     Returns the folder (``OUT/NAME``), the table rows (as in ``table.csv``) and the figure paths.
     """
     experiment = load_experiment(path, npy_root, out, overrides, smoke, evaluate_overrides)
+    if not list_tracks(musdb_root, "test"):  # before the first run trains, not after it
+        raise Hw2sepError(f"no 'test' tracks under --musdb-root {musdb_root}: every run is scored on them")
     folder = experiment.folder
     folder.mkdir(parents=True, exist_ok=True)
     write_json(folder / "experiment.json", {"source": str(path), "name": experiment.name,
@@ -155,6 +161,7 @@ def train_run(run: Run, budget: dict, progress: bool = True) -> dict:
     if record is not None and changed:
         raise Hw2sepError(f"{out} was trained with other settings (changed: {', '.join(changed)}); "
                           "give another --out or delete that run folder")
+    _check_same_data(out, config.npy_root)
     if record is not None and record.get("done"):
         return record
     record = {"run": run.name, "varied": run.varied, "config": wanted, "budget": budget, "done": False,
@@ -186,6 +193,19 @@ def train_run(run: Run, budget: dict, progress: bool = True) -> dict:
     return record
 
 
+def _check_same_data(out: Path, npy_root: str) -> None:
+    """Refuse to keep or resume a run trained on other arrays than ``npy_root`` holds now (its checkpoint's
+    dataset fingerprint, which follows the source audio): its table row would describe another dataset."""
+    meta = _read_json(out / "last.json") or _read_json(out / "best.json") or {}
+    try:
+        current = load_manifest(npy_root)["fingerprint"]
+    except Hw2sepError:  # no cache (a finished experiment re-tabulated elsewhere): nothing to compare
+        return
+    if meta.get("dataset_fingerprint") not in (None, current):
+        raise Hw2sepError(f"{out} was trained on other data (npy fingerprint {meta['dataset_fingerprint']}, "
+                          f"{npy_root} now holds {current}); give another --out or delete that run folder")
+
+
 def evaluate_run(run: Run, record: dict, settings: dict, musdb_root: str | Path, device: str = "auto",
                  progress: bool = True) -> list[dict]:
     """Score the run's best checkpoint on the test set (cached tracks are skipped); returns comparison rows."""
@@ -205,9 +225,23 @@ def write_table(folder: str | Path) -> list[dict]:
     tokens = info["evaluate"]["methods"]
     rows = [table_row(folder / "runs" / name, tokens) for name in info["runs"]
             if (folder / "runs" / name / "best.json").exists()]
-    write_csv(folder / "table.csv", rows, table_fields(tokens))
-    write_text(folder / "table.md", format_markdown(rows, tokens) + "\n")
+    note = dropped_runs_note(folder, info["runs"])
+    with disk_errors(folder / "table.csv", "experiment table"):
+        write_csv(folder / "table.csv", rows, table_fields(tokens))
+        write_text(folder / "table.md", format_markdown(rows, tokens) + "\n" + (f"\n{note}\n" if note else ""))
+    if note:
+        print(note)
     return rows
+
+
+def dropped_runs_note(folder: Path, runs: Sequence[str]) -> str | None:
+    """One line naming trained run folders that the experiment file no longer lists (renamed or removed):
+    their rows leave the table, so the table says so rather than dropping them silently."""
+    dropped = sorted(p.parent.name for p in (Path(folder) / "runs").glob("*/best.json") if p.parent.name not in runs)
+    if not dropped:
+        return None
+    return (f"note: {len(dropped)} trained run(s) no longer in the experiment file, left out of the table: "
+            f"{', '.join(dropped)} (in {Path(folder) / 'runs'}; delete them to drop this note)")
 
 
 def table_fields(tokens: Sequence[str]) -> tuple[str, ...]:
@@ -258,6 +292,8 @@ def make_figures(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     with open(folder / "table.csv", newline="") as f:
         rows = list(csv.DictReader(f))
+    for warning in non_numeric_cells(folder / "table.csv", rows):
+        print(f"warning: {warning}", file=sys.stderr)
     return plot_experiment(folder, rows, read_per_track_sdr(folder, "main"))
 
 
@@ -286,14 +322,15 @@ def _resolve_run(run, index: int, spec: dict, path: Path, folder: Path, npy_root
         raise Hw2sepError(f"{where}: no config (give the experiment a 'base' or the run a 'config')")
     before = list(spec.get("set", []))
     after = list(_strings(run.get("set", []), where))
-    if smoke:
-        model = load_config(config_path, before + after + list(overrides)).model
-        tiny = [f"model_options.{k}={json.dumps(v)}" for k, v in MODELS[model].tiny.items()]
-        before += tiny + list(SMOKE_TRAIN)
     tail = [f"epochs={budget['epochs']}"] if "epochs" in budget else []
     tail += list(_strings(smoke_spec.get("set", []), f"experiment {path}, smoke")) if smoke else []
-    settings = before + after + tail + list(overrides)
     try:
+        if smoke:
+            model = load_config(config_path, before + after + list(overrides)).model
+            model_config(model)  # an unknown model is one line here, as without --smoke
+            tiny = [f"model_options.{k}={json.dumps(v)}" for k, v in MODELS[model].tiny.items()]
+            before += tiny + list(SMOKE_TRAIN)
+        settings = before + after + tail + list(overrides)
         config = load_config(config_path, settings, npy_root=str(npy_root), name=str(run["name"]),
                              out=str(folder / "runs" / run["name"]))
         model_config(config.model, **config.model_options)  # unknown model or option: now, not hours later

@@ -14,6 +14,7 @@ import io
 import json
 import math
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -21,10 +22,9 @@ from typing import Sequence
 from hw2sep.report import experiment_plots
 from hw2sep.errors import Hw2sepError
 from hw2sep.dsp.methods import method_label
-from hw2sep.names import TARGETS
-from hw2sep.report.results import DamagedResultError, find_row, methods_of, read_per_track
+from hw2sep.names import TARGETS, metric_label
+from hw2sep.report.results import DamagedResultError, find_row, methods_of, non_numeric_cells, read_per_track
 from hw2sep.report.slides import BODY, CONT, PAGE, Deck, bullet_slides, bullets, panel, split_rows, table, wrap
-from hw2sep.names import metric_label
 from hw2sep.report.text import budget_label, checkpoint_label, fmt
 
 COMPARE = "compare_models"
@@ -81,6 +81,8 @@ def read_experiment(experiments: str | Path, name: str) -> ExperimentTable:
         raise DamagedResultError(f"{path} is cut off or malformed: rerun the experiment (finished runs are kept)")
     if not rows:
         raise Hw2sepError(f"{path} holds no finished run yet: run {NOTEBOOK.get(name, 'the experiment')}")
+    for warning in non_numeric_cells(path, rows):
+        print(f"warning: {warning}", file=sys.stderr)
     header = list(rows[0])
     tokens = list(dict.fromkeys(k.split("_SDR_", 1)[1] for k in header if "_SDR_" in k))
     try:

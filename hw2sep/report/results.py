@@ -17,6 +17,7 @@ from hw2sep.errors import Hw2sepError
 from hw2sep.names import TARGETS, epoch_of  # noqa: F401  (epoch_of: the one checkpoint-name rule)
 
 NUMERIC = ("SDR", "SDR_mean", "SDR_global", "SIR", "ISR", "SAR", "LSD")
+EXPERIMENT_NUMERIC = ("parameters", "epochs", "best_epoch", "train_seconds", "peak_gpu_mb", "seq_dur")
 
 
 class DamagedResultError(Hw2sepError):
@@ -104,6 +105,22 @@ def read_per_track(results: str | Path, checkpoint: str, method: str) -> list[di
             if key in row:
                 row[key] = _number(row[key], path, line, key, EVALUATE_AGAIN)
     return rows
+
+
+def non_numeric_cells(path: str | Path, rows: Sequence[dict]) -> list[str]:
+    """One warning per cell of an experiment table's numeric columns (sizes, epochs, times, ``*_SDR_*``) that
+    is not a number: plots and the report show it as missing, so the file, row and column are named."""
+    warnings = []
+    for line, row in enumerate(rows, start=2):
+        for key, value in row.items():
+            if not (key in EXPERIMENT_NUMERIC or "_SDR_" in str(key)) or value in (None, "", "None", "nan"):
+                continue
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                warnings.append(f"{path} row {line}, column {key}: '{str(value)[:20]}' is not a number "
+                                "(shown as missing)")
+    return warnings
 
 
 def find_row(rows: Iterable[dict], checkpoint: str, method: str, target: str) -> dict | None:
