@@ -1,4 +1,5 @@
-"""One word, one definition: the sample rate, stem and target names, metric names (methods: hw2sep.dsp.methods).
+"""One word, one definition: the sample rate, stem and target names, metric names and labels, the checkpoint epochs
+(25, 50, 150) and the epoch_NNN checkpoint name (reconstruction methods: hw2sep.dsp.methods). Torch-free.
 
 Everything else imports these; nothing retypes them.
 """

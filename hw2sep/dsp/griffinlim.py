@@ -1,5 +1,5 @@
 """Griffin-Lim phase reconstruction: librosa's algorithm (fast Griffin-Lim with momentum, Perraudin et al. 2013), step
-for step, one signal per worker thread, in blocks of frames.
+for step, in blocks of frames; on a CPU one signal per worker thread, on a GPU one signal after another.
 
 Each iteration recomputes the previous STFT from the previous waveform instead of keeping complex spectrograms, so a
 worker holds three waveforms and its signal's magnitude. With the same seed it starts from librosa's random phase

@@ -3,7 +3,8 @@
 Each entry is one line: the class, its config dataclass, the options of a tiny instance (for tests on
 CPU) and where the code comes from (for the comparison table). What a model predicts, its STFT and its
 default loss are declared by the class itself (``hw2sep.models.base``); ``checkpoint`` saves and loads weights with
-their json. A new model is one module here, one config file in configs/ and one line in ``MODELS``.
+their json, ``architecture`` the layer rows saved there; ``attention`` and ``tfc_tdf_blocks`` are blocks several models
+share. A new model is one module here, one config file in configs/ and one line in ``MODELS``.
 May import: hw2sep.dsp, hw2sep.common, hw2sep.names, hw2sep.errors.
 """
 

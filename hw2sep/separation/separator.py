@@ -125,7 +125,8 @@ class Separator:
         return out
 
     def _estimator(self, own_output: bool, residual: bool):
-        """The model as a block estimator: mixture STFT (C, F, t) -> (2, C, F, t) magnitudes, or complex own output."""
+        """The model as a block estimator: mixture STFT (C, F, t) -> (2, C, F, t). Every phase method gets magnitudes
+        (a complex model's output through abs); only ``own_output`` (direct, residual) keeps its complex STFT."""
         model, targets = self.model, self.model.targets
         complex_out = own_output and model.predicts == "complex"
 
