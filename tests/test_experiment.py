@@ -11,7 +11,9 @@ import pytest
 import hw2sep.experiments.runner as experiment
 from conftest import REPO, assert_one_line_error, run_script
 from hw2sep.errors import Hw2sepError
-from hw2sep.experiments.runner import load_experiment, run_experiment, table_fields, train_run
+from hw2sep.experiments.runner import run_experiment, train_run
+from hw2sep.experiments.study import load_experiment
+from hw2sep.experiments.table import table_fields
 from hw2sep.models import MODELS, build_model, count_parameters, model_config
 
 SHIPPED = sorted((REPO / "configs" / "experiments").glob("*.json"))

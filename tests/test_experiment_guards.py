@@ -11,7 +11,7 @@ import pytest
 from conftest import REPO, assert_one_line_error, run_script
 from hw2sep.data.toy import make_toy_musdb
 from hw2sep.errors import Hw2sepError
-from hw2sep.experiments.runner import make_figures, write_table
+from hw2sep.experiments.table import make_figures, write_table
 
 DEMO = REPO / "models" / "umx_vocals.json"
 

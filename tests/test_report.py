@@ -322,7 +322,7 @@ ABLATION_RUNS = {"augmentation": [("all", "all on"), ("none", "all off")],
 
 def _fake_experiment(root: Path, name: str, runs: list[dict]) -> None:
     """EXPERIMENTS/NAME as python -m hw2sep.experiments.runner writes it: experiment.json, table.csv, a figure."""
-    from hw2sep.experiments.runner import table_fields
+    from hw2sep.experiments.table import table_fields
 
     folder = root / name
     folder.mkdir(parents=True)
