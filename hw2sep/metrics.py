@@ -15,7 +15,9 @@ decomposition of Vincent, Gribonval & Févotte, IEEE TASLP 2006) as implemented 
 The fast backend computes the same quantities differently: whole-track correlations from short
 block FFTs (only lags |k| < 512 are needed), one Cholesky solve per filter set (LU, then least
 squares, as fall-backs), and per-window energies in the frequency domain (Parseval) instead of
-museval's per-window time-domain convolutions.
+museval's per-window time-domain convolutions. It never holds a whole-track float64 copy: blocks and
+windows are converted as they are read, so a 10-minute track adds tens of MB beyond its inputs (the
+same numbers as converting the whole track first, since float32 -> float64 is exact).
 
 The mir_eval backend is BSS Eval **v3** (`mir_eval.separation.bss_eval_sources_framewise`), the
 version most papers before SiSEC 2018 report: it re-estimates the 512-tap distortion filters in
@@ -48,6 +50,7 @@ _BLOCK_FFT = 8192  # FFT size of the whole-track correlation blocks
 _BLOCKS_PER_BATCH = 16
 _WINDOWS_PER_BATCH = 2  # small batches keep the per-window spectra in cache
 _WORKERS = -1  # scipy.fft threads (-1: all cores)
+_CHUNK = 1 << 20  # samples per block of the whole-track sums (silence tests, global SDR)
 BACKENDS = ("museval", "fast", "mir_eval")
 
 
@@ -72,7 +75,6 @@ def bss_eval(
     refs, ests = _prepare(references, estimates)
     starts, length = _window_starts(refs.shape[-1], int(win), int(hop))
     silent = _silent_windows(refs, starts, length) | _silent_windows(ests, starts, length)
-    refs, ests = np.asarray(refs, dtype=np.float64), np.asarray(ests, dtype=np.float64)
     filters_all, filters_own = _projection_filters(refs, ests)
     scores = _window_scores(refs, ests, filters_all, filters_own, starts, length)
     scores[:, :, silent] = np.nan
@@ -95,11 +97,15 @@ def track_median(values: np.ndarray) -> np.ndarray:
 def global_sdr(references: np.ndarray, estimates: np.ndarray, eps: float = 1e-7) -> np.ndarray:
     """Whole-track SDR 10·log10((Σs² + eps) / (Σ(s-ŝ)² + eps)), the MDX-challenge / BSRNN "global SDR".
 
+    Sums in float64 over blocks of the track (no whole-track copy).
     Shape: references, estimates (nb_sources, nb_channels, nb_samples) -> (nb_sources,).
     """
-    refs, ests = (np.asarray(x, dtype=np.float64) for x in _prepare(references, estimates, check_silence=False))
-    num = np.sum(refs**2, axis=(1, 2)) + eps
-    den = np.sum((refs - ests) ** 2, axis=(1, 2)) + eps
+    refs, ests = _prepare(references, estimates, check_silence=False)
+    num, den = np.full(len(refs), eps), np.full(len(refs), eps)
+    for start in range(0, refs.shape[-1], _CHUNK):
+        ref = refs[..., start : start + _CHUNK].astype(np.float64)
+        num += np.sum(ref**2, axis=(1, 2))
+        den += np.sum((ref - ests[..., start : start + _CHUNK]) ** 2, axis=(1, 2))
     return 10 * np.log10(num / den)
 
 
@@ -142,9 +148,17 @@ def _prepare(references, estimates, check_silence: bool = True) -> tuple[np.ndar
     n = refs.shape[-1]
     ests = ests[..., :n] if ests.shape[-1] >= n else np.pad(ests, [(0, 0), (0, 0), (0, n - ests.shape[-1])])
     for label, x in (("reference", refs), ("estimate", ests)):
-        if check_silence and np.any(np.all(x.sum(axis=1) == 0, axis=-1)):
+        if check_silence and not np.all(_sounding(x)):
             raise ValueError(f"a {label} source is silent over the whole track (museval refuses it too)")
     return refs, ests
+
+
+def _sounding(x: np.ndarray) -> np.ndarray:
+    """Whether each source's channel sum is non-zero somewhere, read in blocks. Shape: (S, C, N) -> (S,) bool."""
+    found = np.zeros(len(x), dtype=bool)
+    for start in range(0, x.shape[-1], _CHUNK):
+        found |= np.any(x[..., start : start + _CHUNK].sum(axis=1) != 0, axis=-1)
+    return found
 
 
 def _window_starts(nb_samples: int, win: int, hop: int) -> tuple[np.ndarray, int]:
@@ -158,39 +172,37 @@ def _window_starts(nb_samples: int, win: int, hop: int) -> tuple[np.ndarray, int
 
 
 def _silent_windows(x: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
-    """museval's test: some source's channel sum is zero at every sample of the window.
+    """museval's test: some source's channel sum is zero at every sample of the window (one window at a time).
 
     Shape: x (nb_sources, nb_channels, nb_samples) -> (nb_windows,) bool.
     """
-    nonzero = np.cumsum(x.sum(axis=1) != 0, axis=-1)
-    nonzero = np.concatenate([np.zeros((len(x), 1), dtype=nonzero.dtype), nonzero], axis=-1)
-    return np.any(nonzero[:, starts + length] == nonzero[:, starts], axis=0)
+    return np.array([not np.all(_sounding(x[..., start : start + length])) for start in starts], dtype=bool)
 
 
 def _segment(x: np.ndarray, start: int, stop: int) -> np.ndarray:
-    """x[:, start:stop] with zeros wherever the range leaves the signal. Shape: (P, N) -> (P, stop - start)."""
+    """x[:, start:stop] as float64, zeros wherever the range leaves the signal. Shape: (P, N) -> (P, stop - start)."""
     out = np.zeros((len(x), stop - start))
     low, high = max(start, 0), min(stop, x.shape[1])
     out[:, low - start : high - start] = x[:, low:high]
     return out
 
 
-def _track_correlations(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Whole-track r_pq(k) = Σ_n x_p[n] y_q[n+k] for |k| < L, from short FFTs only.
+def _track_correlations(x: np.ndarray, ys: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Whole-track r_pq(k) = Σ_n x_p[n] y_q[n+k] for |k| < L, from short FFTs only; y = ys stacked.
 
     x is cut into blocks of B = _BLOCK_FFT - 2(L-1) samples, each correlated with the slice of y that
     extends it by L-1 samples on both sides: exact for |k| < L. Cross-spectra are summed over blocks
-    before one inverse FFT per pair.
-    Shape: x (P, N), y (Q, N) -> (P, Q, 2L-1), lag k at index k + L - 1.
+    before one inverse FFT per pair. Only one batch of blocks is ever in float64.
+    Shape: x (P, N), ys (Q_i, N) each -> (P, ΣQ_i, 2L-1), lag k at index k + L - 1.
     """
     ext = FILTERS_LEN - 1
     block = _BLOCK_FFT - 2 * ext
     nblocks = -(-x.shape[1] // block)
-    cross = np.zeros((len(x), len(y), _BLOCK_FFT // 2 + 1), dtype=np.complex128)
+    cross = np.zeros((len(x), sum(map(len, ys)), _BLOCK_FFT // 2 + 1), dtype=np.complex128)
     for first in range(0, nblocks, _BLOCKS_PER_BATCH):
         count = min(_BLOCKS_PER_BATCH, nblocks - first)
         x_blocks = _segment(x, first * block, (first + count) * block).reshape(len(x), count, block)
-        y_span = _segment(y, first * block - ext, (first + count) * block + ext)
+        y_span = np.concatenate([_segment(y, first * block - ext, (first + count) * block + ext) for y in ys])
         y_blocks = np.lib.stride_tricks.sliding_window_view(y_span, _BLOCK_FFT, axis=-1)[:, ::block]
         spec_x = sfft.rfft(x_blocks, _BLOCK_FFT, workers=_WORKERS)
         spec_y = sfft.rfft(y_blocks, workers=_WORKERS)
@@ -207,7 +219,7 @@ def _projection_filters(refs: np.ndarray, ests: np.ndarray) -> tuple[np.ndarray,
     nsrc, nchan, n = refs.shape
     nsig, taps = nsrc * nchan, FILTERS_LEN
     refs, ests = refs.reshape(nsig, n), ests.reshape(nsig, n)
-    corr = _track_correlations(refs, np.concatenate([refs, ests]))
+    corr = _track_correlations(refs, (refs, ests))
     for p in range(nsig):  # exactly symmetric Gram matrix, as museval's
         corr[p + 1 :, p] = corr[p, p + 1 : nsig, ::-1]
     delay = np.arange(taps)
