@@ -179,6 +179,10 @@ def stages_child(minutes: float, metric: str, root: str) -> dict:
     from hw2sep.evaluate import _score_track, _write_samples
     from hw2sep.names import TARGETS
     from hw2sep.separate import Separator
+    try:  # what evaluate does (stack_sources: no copy of views of one array), or np.stack before it existed
+        from hw2sep.metrics import stack_sources as stack
+    except ImportError:
+        stack = np.stack
 
     torch.set_num_threads(1)
     track = list_tracks(write_long_track(root, minutes), "test")[0]
@@ -190,13 +194,13 @@ def stages_child(minutes: float, metric: str, root: str) -> dict:
         started = time.perf_counter()
         if stage == "load":
             audio = track.load(("mixture", *TARGETS))
-            references = np.stack([audio[t] for t in TARGETS])
+            references = stack([audio[t] for t in TARGETS])
         elif stage == "separate":
             estimates = separator.separate(audio["mixture"], ["mixture"])
         elif stage == "score":
             key = {"metric": metric, "checkpoint_sha1": "bench"}
             _score_track(out, "bench", "mixture", track.name, references,
-                         np.stack([estimates["mixture"][t] for t in TARGETS]), key)()
+                         stack([estimates["mixture"][t] for t in TARGETS]), key)()
         else:
             _write_samples(out / "samples", out, "bench", track.name, audio, estimates, 10.0)
         peaks[stage], seconds[stage] = peak_rss_mb(), time.perf_counter() - started

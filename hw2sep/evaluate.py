@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
-import torch
 
 from hw2sep.names import METHODS, METRICS, SAMPLE_RATE, TARGETS
 from hw2sep.checkpoint import checkpoint_digest, load_model
@@ -30,7 +29,8 @@ from hw2sep.devices import resolve_device
 from hw2sep.errors import Hw2sepError, run_cli
 from hw2sep.fileio import check_writable, write_csv, write_json
 from hw2sep.models.base import STFTParams
-from hw2sep.metrics import BACKENDS, ScorePool, bss_eval, global_sdr, track_json, track_median
+from hw2sep.metrics import BACKENDS, ScorePool, bss_eval, global_sdr, stack_sources, track_json, track_median
+from hw2sep.metrics import spectral_distance as _blocked_spectral_distance
 from hw2sep.samples import loudest_window, slug, start_samples_index, write_sample
 from hw2sep.separate import Separator, check_methods
 
@@ -83,12 +83,12 @@ def evaluate(checkpoints: Sequence[str | Path], musdb_root: str | Path, out: str
                 with_samples = samples_dir is not None and index < n_sample_tracks
                 if not todo and not with_samples:
                     continue
-                audio = track.load(("mixture", *TARGETS))
-                references = np.stack([audio[t] for t in TARGETS])
+                audio = track.load(("mixture", *TARGETS))  # views of one array: references need no copy
+                references = stack_sources([audio[t] for t in TARGETS])
                 estimates = separator.separate(audio["mixture"], todo if not with_samples else methods,
                                                **phase_options)
                 scored = [_score_track(out, label, method, track.name, references,
-                                       np.stack([estimates[method][t] for t in TARGETS]), keys[method], pool)
+                                       stack_sources([estimates[method][t] for t in TARGETS]), keys[method], pool)
                           for method in todo]
                 if with_samples:
                     for finish in scored:  # the samples index shows these scores
@@ -114,12 +114,10 @@ def spectral_distance(references: np.ndarray, estimates: np.ndarray) -> np.ndarr
     """Log-spectral distance in dB per target (mean over channels), at one fixed STFT for every model.
 
     It ignores phase: SDR punishes a plausible phase that is not aligned with the reference (Griffin-Lim,
-    vocoders), this does not. Shape: (nb_targets, C, N) twice -> (nb_targets,).
+    vocoders), this does not. Computed over blocks of frames (`hw2sep.metrics.spectral_distance`).
+    Shape: (nb_targets, C, N) twice -> (nb_targets,).
     """
-    from hw2sep.vocoder import log_spectral_distance
-
-    ref, est = (torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)) for x in (references, estimates))
-    return log_spectral_distance(ref, est, STFTParams()).mean(-1).numpy()
+    return _blocked_spectral_distance(references, estimates, STFTParams())
 
 
 def _read_result(path: Path) -> dict:
