@@ -31,6 +31,7 @@ from hw2sep.fileio import check_writable, write_csv, write_json
 from hw2sep.models.base import STFTParams
 from hw2sep.metrics import BACKENDS, ScorePool, bss_eval, global_sdr, stack_sources, track_json, track_median
 from hw2sep.metrics import spectral_distance as _blocked_spectral_distance
+from hw2sep.memory_budget import MemoryBudget, track_gb
 from hw2sep.samples import loudest_window, slug, start_samples_index, write_sample
 from hw2sep.separate import Separator, check_methods
 
@@ -42,11 +43,14 @@ def evaluate(checkpoints: Sequence[str | Path], musdb_root: str | Path, out: str
              subset: str = "test", methods: Sequence[str] = ("mixture",), n_tracks: int | None = None,
              metric: str = "museval", device: str = "auto", samples_dir: str | Path | None = None,
              n_sample_tracks: int = 3, sample_seconds: float = 10.0, progress: bool = True,
-             workers: int | None = None, vocoders: Sequence[str | Path] = (), **phase_options) -> list[dict]:
+             workers: int | None = None, vocoders: Sequence[str | Path] = (), memory_budget: float | None = None,
+             **phase_options) -> list[dict]:
     """Evaluate every checkpoint with every method; returns the comparison rows (also in comparison.csv).
 
     Tracks are scored in ``workers`` processes (default: one per CPU core for museval and mir_eval, none
     for the fast metric) while the next track is separated, as demucs does; 0 or 1 scores in-process.
+    A track starts only when its estimated memory fits ``memory_budget`` GB (default: what is free now),
+    all processes together (`hw2sep.memory_budget`).
     """
     if metric not in BACKENDS:
         raise Hw2sepError(f"unknown metric '{metric}'; choose one of {', '.join(BACKENDS)}")
@@ -72,17 +76,21 @@ def evaluate(checkpoints: Sequence[str | Path], musdb_root: str | Path, out: str
         separator.check(methods)
     if workers is None:
         workers = 0 if metric == "fast" or len(tracks) < 2 else min(len(tracks), os.cpu_count() or 1)
+    budget = MemoryBudget(memory_budget)
     with (ScorePool(workers) if workers > 1 else contextlib.nullcontext()) as pool:
         for (path, model, meta), separator in zip(models, separators):
             label, digest = path.with_suffix("").name, checkpoint_digest(path)
             keys = {m: {"metric": metric, "checkpoint_sha1": digest, **separator.settings(m, **phase_options)}
                     for m in methods}
-            pending = []
+            pending: list[Callable[[], None]] = []  # per track: write its scores, release its memory
+            wait = lambda: pending.pop(0)() if pending else budget.in_flight.clear()  # noqa: E731
             for index, track in enumerate(_progress(tracks, progress, label)):
                 todo = [m for m in methods if _result_key(out, label, m, track.name) != keys[m]]
                 with_samples = samples_dir is not None and index < n_sample_tracks
                 if not todo and not with_samples:
                     continue
+                need = track_gb(track.num_samples() / SAMPLE_RATE, metric, len(todo), pool is not None)
+                budget.admit((label, index), need, f"start '{track.name}'", wait)
                 audio = track.load(("mixture", *TARGETS))  # views of one array: references need no copy
                 references = stack_sources([audio[t] for t in TARGETS])
                 estimates = separator.separate(audio["mixture"], todo if not with_samples else methods,
@@ -94,12 +102,21 @@ def evaluate(checkpoints: Sequence[str | Path], musdb_root: str | Path, out: str
                     for finish in scored:  # the samples index shows these scores
                         finish()
                     _write_samples(samples_dir, out, label, track.name, audio, estimates, sample_seconds)
-                pending += scored
-            for finish in pending:
-                finish()
+                pending.append(_then(scored, lambda key=(label, index): budget.release(key)))
+            while pending:
+                pending.pop(0)()
             for method in methods:
                 _summarise(out, label, meta, method, [t.name for t in tracks], metric, f"{musdb_root} ({subset})")
     return write_comparison(out)
+
+
+def _then(calls: list[Callable[[], None]], last: Callable[[], None]) -> Callable[[], None]:
+    """One call that makes ``calls`` in order, then ``last``."""
+    def run() -> None:
+        for call in calls:
+            call()
+        last()
+    return run
 
 
 def _result_key(out: Path, label: str, method: str, track: str) -> dict | None:
@@ -235,6 +252,9 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
                              "or mir_eval (BSS Eval v3 per 1 s window, as the assignment's slide; differs from v4)")
     parser.add_argument("--workers", type=int, default=None,
                         help="processes scoring tracks (default: one per core for museval/mir_eval; 0 = in-process)")
+    parser.add_argument("--memory-budget", type=float, default=None, metavar="GB",
+                        help="memory for all processes together: a track is separated and scored only when its "
+                             "estimate fits (default: what the machine has free, MemAvailable)")
     parser.add_argument("--gl-iterations", type=int, default=32, help="Griffin-Lim iterations")
     parser.add_argument("--vocoder", nargs="+", default=[], metavar="FILE",
                         help="trained vocoder checkpoint(s) (python -m hw2sep.train_vocoder) for the methods "
@@ -255,7 +275,7 @@ def main(argv=None) -> None:
     rows = evaluate(args.checkpoints, args.musdb_root, args.out, subset=args.subset,
                     methods=[m for m in args.methods.split(",") if m], n_tracks=args.tracks, metric=args.metric,
                     device=args.device, samples_dir=args.samples, workers=args.workers, vocoders=args.vocoder,
-                    gl_iterations=args.gl_iterations)
+                    memory_budget=args.memory_budget, gl_iterations=args.gl_iterations)
     print(format_table(rows))
     print(f"wrote {Path(args.out) / 'comparison.csv'} in {time.time() - started:.1f} s")
 

@@ -72,7 +72,7 @@ def main(argv=None) -> None:
     methods = phase_methods(args.phase, build_model(meta["model"], meta["config"]))
     rows = evaluate([args.checkpoint], root, args.out, subset="test", methods=methods, n_tracks=args.tracks,
                     metric=args.metric, device=args.device, samples_dir=args.samples,
-                    n_sample_tracks=args.sample_tracks, workers=args.workers,
+                    n_sample_tracks=args.sample_tracks, workers=args.workers, memory_budget=args.memory_budget,
                     vocoders=args.vocoder, gl_iterations=args.gl_iterations)
     label = Path(args.checkpoint).with_suffix("").name
     for method in methods:
