@@ -1,11 +1,18 @@
 """A memory budget for evaluate and infer: a track is separated and scored only when its estimate fits.
 
-Per-track estimates are linear in the track's length (stereo, 44.1 kHz; measured with
-bench/bench_memory.py and museval.evaluate alone, on the CPU):
+Per-track estimates grow with the track's length (stereo, 44.1 kHz), in MB (MiB), measured on the CPU
+with bench/bench_memory.py --stages (tiled toy tracks of 1 and 3 minutes, the demo UMX) and with
+museval.evaluate / the fast metric alone on 60 and 120 s of noise (peak RSS above their inputs):
 
-* separation (the loaded stems, the streamed separation, the estimates): ``SEPARATE_MB_PER_S``;
-* scoring, beyond its inputs: ``SCORE_MB_PER_S[metric]`` (museval builds whole-track FFTs; the fast
-  metric reads blocks), plus the inputs' copy (``PAIR_MB_PER_S``) when a worker process scores.
+* separation, including the loaded stems and the estimates: ``SEPARATE_MB + SEPARATE_MB_PER_S * s``
+  (285 MB + 3.24 MB/s measured);
+* the stems kept for scoring: ``AUDIO_MB_PER_S`` (mixture and two targets, float32), and each method's
+  estimates ``PAIR_MB_PER_S / 2``;
+* scoring beyond its inputs: the fast metric 0.3 MB/s (120 s: 36 MB); museval 8.7 MB per second of its
+  FFT length, the next power of two above the track (8.7 at 60 s, 8.2 at 120 s: 13.7 and 13.0 MB per
+  second of audio), so a 10-minute track needs ~6.6 GB beyond its inputs, ~7.7 GB in all;
+  mir_eval is not measured and takes museval's figure;
+* a worker process: ``WORKER_MB`` for its libraries plus its own copy of the references and estimates.
 
 `MemoryBudget` keeps the estimates of the tracks in flight and admits the next one only when the
 memory in use, the larger of a reading (this process tree's RSS) and the in-flight estimates, plus
@@ -14,15 +21,20 @@ its estimate fits the budget; otherwise it says so in one line and finishes pend
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from typing import Callable, Hashable
 
 MB = 2**20
 GB = 2**30
-SEPARATE_MB_PER_S = 1.5
-PAIR_MB_PER_S = 1.41  # references + estimates: 2 targets x 2 channels x 4 bytes x 44100 / s
-SCORE_MB_PER_S = {"museval": 11.0, "fast": 0.1, "mir_eval": 11.0}
+RATE = 44100
+SEPARATE_MB, SEPARATE_MB_PER_S = 300.0, 3.3
+AUDIO_MB_PER_S = 3 * 2 * 4 * RATE / MB  # mixture + 2 targets, stereo float32: 1.01
+PAIR_MB_PER_S = 2 * 2 * 2 * 4 * RATE / MB  # references + estimates of 2 targets: 1.35
+WORKER_MB = 300.0
+SCORE_MB_PER_S = {"fast": 0.3}
+SCORE_MB_PER_FFT_S = {"museval": 8.7, "mir_eval": 8.7}  # per second of the next power of two
 
 
 def mem_available_gb() -> float:
@@ -56,14 +68,24 @@ def process_tree_gb(pid: int | None = None) -> float:
     return total / GB
 
 
+def score_mb(seconds: float, metric: str) -> float:
+    """Estimated memory of scoring one track beyond its inputs, in MB."""
+    if metric in SCORE_MB_PER_S:
+        return SCORE_MB_PER_S[metric] * seconds
+    fft_seconds = 2 ** math.ceil(math.log2(seconds * RATE + 512)) / RATE  # museval's whole-track FFT length
+    return SCORE_MB_PER_FFT_S[metric] * fft_seconds
+
+
 def track_gb(seconds: float, metric: str, methods: int = 1, pooled: bool = False) -> float:
-    """Estimated peak memory of one track of ``seconds``: separating it, then scoring ``methods``
-    estimates in-process (the separation's buffers are gone by then) or in worker processes."""
-    separate = SEPARATE_MB_PER_S * seconds
-    score = (SCORE_MB_PER_S[metric] + PAIR_MB_PER_S) * seconds
-    if pooled:  # the parent keeps its pair until the worker's result is back, the worker holds its own copy
-        return (separate + methods * (score + PAIR_MB_PER_S * seconds)) * MB / GB
-    return max(separate, PAIR_MB_PER_S * seconds * methods + score) * MB / GB
+    """Estimated peak memory of one track of ``seconds`` in GB: separating it, then scoring ``methods``
+    estimates in this process (the separation's buffers are gone by then) or in worker processes, which
+    hold their own copy of the references and estimates while the parent keeps its own until the result."""
+    separate = SEPARATE_MB + SEPARATE_MB_PER_S * seconds
+    held = (AUDIO_MB_PER_S + PAIR_MB_PER_S / 2 * methods) * seconds
+    score = score_mb(seconds, metric)
+    if pooled:
+        return (max(separate, held) + methods * (WORKER_MB + PAIR_MB_PER_S * seconds + score)) * MB / GB
+    return max(separate, held + score) * MB / GB
 
 
 class MemoryBudget:

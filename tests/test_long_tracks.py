@@ -62,7 +62,8 @@ def test_lone_track_over_budget_runs_with_a_note_and_default_budget_is_free_memo
 
 
 def test_track_estimates_grow_with_length_and_workers():
-    assert track_gb(600, "museval") == pytest.approx(10 * track_gb(60, "museval"))
+    assert track_gb(60, "museval") < track_gb(180, "museval") < track_gb(600, "museval")
+    assert 7.0 < track_gb(600, "museval") < 8.5  # museval alone was measured at 7.6 GB on a 10-minute track
     assert track_gb(600, "fast") < track_gb(600, "museval")
     assert track_gb(600, "museval", pooled=True) > track_gb(600, "museval")
 
