@@ -103,6 +103,7 @@ def evaluate(checkpoints: Sequence[str | Path], musdb_root: str | Path, out: str
                         finish()
                     _write_samples(samples_dir, out, label, track.name, audio, estimates, sample_seconds)
                 pending.append(_then(scored, lambda key=(label, index): budget.release(key)))
+                del audio, references, estimates  # this track's arrays go before the next one loads
             while pending:
                 pending.pop(0)()
             for method in methods:
