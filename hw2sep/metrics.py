@@ -110,8 +110,8 @@ def global_sdr(references: np.ndarray, estimates: np.ndarray, eps: float = 1e-7)
 
 
 def stack_sources(arrays: Sequence[np.ndarray]) -> np.ndarray:
-    """``np.stack(arrays)``, without a copy when they are the rows of one array in order (as
-    `Track.load` and `Separator.separate` return them): a 10-minute stereo pair is 420 MB.
+    """``np.stack(arrays)``, without a copy when they are the rows, in order, of one 3-d array that owns
+    its memory (as `Track.load` and `Separator.separate` return them): a 10-minute stereo pair is 420 MB.
 
     Shape: nb_sources x (nb_channels, nb_samples) -> (nb_sources, nb_channels, nb_samples).
     """

@@ -230,3 +230,33 @@ def test_fast_matches_museval_on_a_long_track(long_pair):
         ok = ~np.isnan(ref[m])
         assert ok.sum() >= 40, m
         assert np.max(np.abs(fast[m][ok] - ref[m][ok])) <= tol, m
+
+
+def test_stack_sources_reuses_rows_of_one_array_and_copies_otherwise():
+    from hw2sep.metrics import stack_sources
+
+    base = np.zeros((2, 3, 4), np.float32)  # owns its memory, as Track.load_stack's array
+    base[:] = np.arange(24).reshape(2, 3, 4)
+    assert stack_sources([base[0], base[1]]) is base
+    swapped = stack_sources([base[1], base[0]])
+    assert swapped is not base and np.array_equal(swapped, base[::-1])
+    loose = [np.ones((3, 4), np.float32), np.zeros((3, 4), np.float32)]
+    assert np.array_equal(stack_sources(loose), np.stack(loose))
+
+
+def test_blocked_spectral_distance_equals_the_whole_track_lsd():
+    """Blocks of 37 frames (the last one short) give the whole-track log_spectral_distance."""
+    import torch
+
+    from hw2sep.metrics import spectral_distance
+    from hw2sep.models.base import STFTParams
+    from hw2sep.vocoder import log_spectral_distance
+
+    rng = np.random.default_rng(3)
+    n = 5 * RATE + 77
+    refs = (rng.standard_normal((2, 2, n)) * np.linspace(0, 1, n)).astype(np.float32)
+    refs[:, :, :RATE] = 0  # a silent second: the floor matters
+    ests = (refs + 0.3 * rng.standard_normal(refs.shape)).astype(np.float32)
+    whole = log_spectral_distance(torch.from_numpy(refs), torch.from_numpy(ests), STFTParams()).mean(-1).numpy()
+    blocked = spectral_distance(refs, ests, STFTParams(), block_frames=37)
+    np.testing.assert_allclose(blocked, whole, rtol=0, atol=1e-4)
