@@ -93,7 +93,7 @@ class MemoryBudget:
 
     ``admit(key, need_gb, what, wait)`` returns once ``max(used(), base + in-flight estimates) + need``
     fits, calling ``wait()`` (finish the oldest pending work, which must `release` something) meanwhile;
-    with nothing in flight the work is admitted alone even if it exceeds the budget (it could never fit).
+    with nothing in flight it is admitted anyway, with a line that says so (waiting could not help).
     """
 
     def __init__(self, budget_gb: float | None = None, used: Callable[[], float] = process_tree_gb,
@@ -118,8 +118,8 @@ class MemoryBudget:
                 said = True
             wait()
         if not self.fits(need_gb):
-            self.say(f"memory budget: {what} alone ({need_gb:.1f} GB estimated) exceeds the "
-                     f"{self.budget:.1f} GB budget; running it anyway")
+            self.say(f"memory budget: {what} ({need_gb:.1f} GB estimated) does not fit next to the "
+                     f"{self.in_use():.1f} GB in use within {self.budget:.1f} GB; nothing left to wait for, running it")
         self.in_flight[key] = need_gb
 
     def release(self, key: Hashable) -> None:

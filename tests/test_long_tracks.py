@@ -58,7 +58,7 @@ def test_lone_track_over_budget_runs_with_a_note_and_default_budget_is_free_memo
     budget = MemoryBudget(None, used=FakeMemory(0.4), available=FakeMemory(3.0), say=lines.append)
     assert budget.budget == pytest.approx(3.4)
     budget.admit("big", 5.0, "start big", wait=lambda: pytest.fail("nothing in flight to wait for"))
-    assert budget.in_flight == {"big": 5.0} and "exceeds" in lines[0]
+    assert budget.in_flight == {"big": 5.0} and "does not fit" in lines[0] and "running it" in lines[0]
 
 
 def test_track_estimates_grow_with_length_and_workers():
