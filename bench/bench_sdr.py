@@ -5,7 +5,7 @@ The stempeg example (MUSDB18 excerpt, ~6 s) is looped to the requested length; r
 accompaniment (drums + bass + other), estimates are references plus white noise at 10 and 20 dB SNR.
 Every row also gives the cost in seconds per second of stereo audio (two sources scored), the number
 the README's evaluation time estimates use. The pool rows score --pool-tracks such tracks with museval
-one after the other, then in a `ScorePool` of --workers processes (hw2sep.evaluation.metrics.score_tracks_parallel).
+one after the other, then in a `ScorePool` of --workers processes (hw2sep.evaluation.pool.score_tracks_parallel).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from hw2sep.evaluation.metrics import METRICS, bss_eval, score_tracks_parallel  # noqa: E402
+from hw2sep.evaluation.metrics import METRICS, bss_eval  # noqa: E402
+from hw2sep.evaluation.pool import score_tracks_parallel  # noqa: E402
 
 
 def make_track(seconds: float, rate: int = 44100, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

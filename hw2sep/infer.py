@@ -64,7 +64,7 @@ def main(argv=None) -> None:
     methods = methods_for(args.checkpoint, [m for m in args.phase.split(",") if m])
     rows = evaluate([args.checkpoint], root, args.out, subset="test", methods=methods, n_tracks=args.tracks,
                     metric=args.metric, device=args.device, samples_dir=args.samples,
-                    n_sample_tracks=args.sample_tracks, workers=args.workers,
+                    n_sample_tracks=args.sample_tracks, workers=args.workers, memory_budget=args.memory_budget,
                     vocoders=args.vocoder, gl_iterations=args.gl_iterations)
     label = checkpoint_labels([args.checkpoint])[0]
     for method in methods:

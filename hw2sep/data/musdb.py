@@ -73,26 +73,26 @@ class Track:
              start: float = 0.0, duration: float | None = None) -> dict[str, np.ndarray]:
         """Read sources (``mixture``, a stem, or ``accompaniment`` = drums + bass + other).
 
-        Shape: each value (nb_channels=2, nb_samples), float32, 44.1 kHz. Mono files are
-        duplicated to stereo; other sample rates are refused.
+        Shape: each value (nb_channels=2, nb_samples), float32, 44.1 kHz: views of one `load_stack`
+        array. Mono files are duplicated to stereo; other sample rates are refused.
+        """
+        return dict(zip(sources, self.load_stack(sources, start, duration)))
+
+    def load_stack(self, sources: Sequence[str] = ("mixture", "vocals", "accompaniment"),
+                   start: float = 0.0, duration: float | None = None) -> np.ndarray:
+        """`load` into one preallocated float32 array: each stem is added into its rows as it is
+        decoded (the accompaniment summed in place), so a track costs little more than its output.
+
+        Shape: (len(sources), nb_channels=2, nb_samples).
         """
         unknown = set(sources) - set(SOURCES)
         if unknown:
             raise Hw2sepError(f"unknown source(s) {sorted(unknown)}; choose from {SOURCES}")
-        needed = sorted({s for src in sources for s in (ACCOMPANIMENT_STEMS if src == "accompaniment" else (src,))},
-                        key=list(STEM_STREAM).index)
+        rows = {stem: [i for i, src in enumerate(sources)
+                       if src == stem or (src == "accompaniment" and stem in ACCOMPANIMENT_STEMS)]
+                for stem in STEM_STREAM}
         read = _read_stems_mp4 if self.layout == "stems" else _read_wavs
-        audio = read(self, needed, start, duration)
-        lengths = {s: a.shape[-1] for s, a in audio.items()}
-        if len(set(lengths.values())) > 1:
-            raise self.damaged(f"stems of different lengths ({_samples(lengths)}) in {self.path}")
-        out = {}
-        for src in sources:
-            if src == "accompaniment":
-                out[src] = sum(audio[s] for s in ACCOMPANIMENT_STEMS).astype(np.float32)
-            else:
-                out[src] = audio[src]
-        return out
+        return read(self, {stem: r for stem, r in rows.items() if r}, len(sources), start, duration)
 
     def damaged(self, problem: str) -> Hw2sepError:
         """The one-line error for a damaged track: what is wrong, and what to do about it."""
@@ -217,24 +217,37 @@ def _to_channels_first(audio: np.ndarray, rate: int, where: str) -> np.ndarray:
     return np.ascontiguousarray(audio)
 
 
-def _read_wavs(track: Track, stems: Sequence[str], start: float, duration: float | None) -> dict[str, np.ndarray]:
+_WAV_BLOCK = 1 << 16  # frames decoded at a time
+
+
+def _read_wavs(track: Track, rows: dict[str, list[int]], nb_rows: int, start: float,
+               duration: float | None) -> np.ndarray:
+    """Decode each stem in blocks, adding it into its rows of one zeroed (nb_rows, 2, N) float32 array."""
     import soundfile as sf
 
-    for stem in stems:
+    for stem in rows:
         if not (track.path / f"{stem}.wav").exists():
             raise Hw2sepError(f"track '{track.name}' has no {stem}.wav in {track.path}")
-    _check_wav_stems(track)
-    out = {}
-    for stem in stems:
+    _check_wav_stems(track)  # one length for all stems
+    out = None
+    for stem, targets in rows.items():
         path = track.path / f"{stem}.wav"
-        rate = sf.info(str(path)).samplerate
-        first = int(round(start * rate))
-        frames = -1 if duration is None else int(round(duration * rate))
         try:
-            audio, rate = sf.read(str(path), start=first, frames=frames, dtype="float32", always_2d=True)
+            with sf.SoundFile(str(path)) as f:
+                _to_channels_first(np.zeros((0, f.channels), np.float32), f.samplerate, str(path))  # rate, channels
+                first = min(int(round(start * f.samplerate)), f.frames)
+                frames = f.frames - first if duration is None else min(int(round(duration * f.samplerate)),
+                                                                         f.frames - first)
+                out = np.zeros((nb_rows, 2, frames), np.float32) if out is None else out
+                f.seek(first)
+                done = 0
+                for block in f.blocks(_WAV_BLOCK, frames=frames, dtype="float32", always_2d=True):
+                    out[targets, :, done : done + len(block)] += block.T  # a mono (1, n) block fills both channels
+                    done += len(block)
         except (sf.LibsndfileError, RuntimeError) as err:
             raise track.damaged(f"{path} cannot be decoded ({_first_line(err)})") from None
-        out[stem] = _to_channels_first(audio, rate, str(path))
+        if done != out.shape[-1]:
+            raise track.damaged(f"{path} decodes to {done} samples, the other stems to {out.shape[-1]}")
     return out
 
 
@@ -302,22 +315,31 @@ def _first_line(err: BaseException) -> str:
     return line.split("': ", 1)[1] if line.startswith("Error opening '") and "': " in line else line
 
 
-def _read_stems_mp4(track: Track, stems: Sequence[str], start: float, duration: float | None) -> dict[str, np.ndarray]:
+def _read_stems_mp4(track: Track, rows: dict[str, list[int]], nb_rows: int, start: float,
+                    duration: float | None) -> np.ndarray:
+    """Decode one stream at a time, adding it into its rows of one (nb_rows, 2, N) float32 array; streams
+    are cut to the shortest, as stempeg does when it decodes several at once."""
     try:
         import stempeg
     except Exception as err:  # stempeg raises on import when ffmpeg is missing
         raise Hw2sepError(f"reading {track.path.name} needs ffmpeg and stempeg ({err}); "
                           "install ffmpeg, or use MUSDB18-HQ (wav)") from None
     _check_stem_streams(track, stempeg)
-    ids = [STEM_STREAM[s] for s in stems]
-    try:
-        audio, rate = stempeg.read_stems(str(track.path), start=start or None, duration=duration,
-                                         stem_id=ids, always_3d=True, dtype=np.float32)
-    except Exception as err:
-        raise track.damaged(f"{track.path} cannot be decoded ({_first_line(err)})") from None
-    if audio.shape[0] < len(ids):
-        raise track.damaged(f"{track.path} decodes to {audio.shape[0]} streams, a MUSDB18 .stem.mp4 has 5")
-    return {s: _to_channels_first(audio[i], int(rate), str(track.path)) for i, s in enumerate(stems)}
+    out = None
+    for stem, targets in rows.items():
+        try:
+            audio, rate = stempeg.read_stems(str(track.path), start=start or None, duration=duration,
+                                             stem_id=[STEM_STREAM[stem]], always_3d=True, dtype=np.float32)
+        except Exception as err:
+            raise track.damaged(f"{track.path} cannot be decoded ({_first_line(err)})") from None
+        if audio.shape[0] < 1:
+            raise track.damaged(f"{track.path} decodes to no {stem} stream, a MUSDB18 .stem.mp4 has 5")
+        audio = _to_channels_first(audio[0], int(rate), str(track.path))
+        if out is None:
+            out = np.zeros((nb_rows, 2, audio.shape[-1]), np.float32)
+        out = out[..., : audio.shape[-1]]
+        out[targets] += audio[:, : out.shape[-1]]
+    return out
 
 
 MP4_LENGTH_TOLERANCE = 0.1  # seconds between stream durations: a few AAC frames of encoder delay

@@ -64,6 +64,16 @@ def with_phase_of(magnitude: torch.Tensor, spec: torch.Tensor) -> torch.Tensor:
     return magnitude * torch.exp(1j * spec.angle()).to(spec.dtype)
 
 
+def log_spectral_frames(ref_power: torch.Tensor, est_power: torch.Tensor, floor: torch.Tensor) -> torch.Tensor:
+    """The log-spectral distance of each frame in dB: the RMS over bins of the difference of the power spectra in
+    dB, both floored at ``floor`` (the reference's peak power minus a dynamic range, so silence does not dominate).
+
+    Shape: powers (..., nb_bins, t), floor broadcastable -> (..., t).
+    """
+    diff = 10 * (torch.log10(torch.maximum(ref_power, floor)) - torch.log10(torch.maximum(est_power, floor)))
+    return diff.square().mean(dim=-2).sqrt()
+
+
 def bandwidth_to_max_bin(rate: float, n_fft: int, bandwidth: float) -> int:
     """Number of STFT bins whose centre frequency is at most `bandwidth` Hz (Open-Unmix's rule)."""
     bin_hz = rate / n_fft

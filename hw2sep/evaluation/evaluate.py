@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
-import torch
 
 from hw2sep.names import METRICS, SAMPLE_RATE, TARGETS
 from hw2sep.dsp.methods import DEFAULTS, METHODS
@@ -34,9 +33,11 @@ from hw2sep.common.devices import resolve_device
 from hw2sep.common.progress import progress as progress_bar
 from hw2sep.errors import Hw2sepError, run_cli
 from hw2sep.common.files import check_writable, disk_errors, write_csv, write_json
-from hw2sep.dsp.stft import STFTParams
-from hw2sep.evaluation.metrics import BACKENDS, ScorePool, bss_eval, global_sdr, track_json, track_median
 from hw2sep.evaluation.identity import check_counts, checkpoint_labels, track_key
+from hw2sep.evaluation.memory_budget import MemoryBudget, track_gb
+from hw2sep.evaluation.metrics import BACKENDS, bss_eval, global_sdr, spectral_distance, stack_sources, track_median
+from hw2sep.evaluation.pool import ScorePool
+from hw2sep.evaluation.track_json import track_json
 from hw2sep.evaluation.samples import drop_stale_samples, loudest_window, slug, start_samples_index, write_sample
 from hw2sep.separation.separator import Separator, check_methods
 
@@ -48,11 +49,14 @@ def evaluate(checkpoints: Sequence[str | Path], musdb_root: str | Path, out: str
              subset: str = "test", methods: Sequence[str] = ("mixture",), n_tracks: int | None = None,
              metric: str = "museval", device: str = "auto", samples_dir: str | Path | None = None,
              n_sample_tracks: int = 3, sample_seconds: float = 10.0, progress: bool = True,
-             workers: int | None = None, vocoders: Sequence[str | Path] = (), **phase_options) -> list[dict]:
+             workers: int | None = None, vocoders: Sequence[str | Path] = (), memory_budget: float | None = None,
+             **phase_options) -> list[dict]:
     """Evaluate every checkpoint with every method; returns the comparison rows (also in comparison.csv).
 
     Tracks are scored in ``workers`` processes (default: one per CPU core for museval and mir_eval, none
     for the fast metric) while the next track is separated, as demucs does; 0 or 1 scores in-process.
+    A track starts only when its estimated memory fits ``memory_budget`` GB (default: what is free now),
+    all processes together (`hw2sep.evaluation.memory_budget`).
     """
     if metric not in BACKENDS:
         raise Hw2sepError(f"unknown metric '{metric}'; choose one of {', '.join(BACKENDS)}")
@@ -82,6 +86,7 @@ def evaluate(checkpoints: Sequence[str | Path], musdb_root: str | Path, out: str
         separator.check(methods)
     if workers is None:
         workers = 0 if metric == "fast" or len(tracks) < 2 else min(len(tracks), os.cpu_count() or 1)
+    budget = MemoryBudget(memory_budget)
     with (ScorePool(workers) if workers > 1 else contextlib.nullcontext()) as pool:
         for (path, model, meta), separator, label in zip(models, separators, labels):
             digest = checkpoint_digest(path)
@@ -89,7 +94,8 @@ def evaluate(checkpoints: Sequence[str | Path], musdb_root: str | Path, out: str
                     for m in methods}
             if samples_dir is not None:
                 drop_stale_samples(samples_dir, label, keys)
-            pending = []
+            pending: list[Callable[[], None]] = []  # per track: write its scores, release its memory
+            wait = lambda: pending.pop(0)() if pending else budget.in_flight.clear()  # noqa: E731
             for index, track in enumerate(progress_bar(tracks, progress, desc=f"evaluate {label}", unit="track")):
                 audio_id = track.fingerprint()  # the same names with other audio are scored again
                 track_keys = {m: track_key(keys[m], track, audio_id) for m in methods}
@@ -97,24 +103,36 @@ def evaluate(checkpoints: Sequence[str | Path], musdb_root: str | Path, out: str
                 with_samples = samples_dir is not None and index < n_sample_tracks
                 if not todo and not with_samples:
                     continue
-                audio = track.load(("mixture", *TARGETS))
-                references = np.stack([audio[t] for t in TARGETS])
+                need = track_gb(track.num_samples() / SAMPLE_RATE, metric, len(todo), pool is not None)
+                budget.admit((label, index), need, f"start '{track.name}'", wait)
+                audio = track.load(("mixture", *TARGETS))  # views of one array: references need no copy
+                references = stack_sources([audio[t] for t in TARGETS])
                 estimates = separator.separate(audio["mixture"], todo if not with_samples else methods,
                                                **phase_options)
                 scored = [_score_track(out, label, method, track.name, references,
-                                       np.stack([estimates[method][t] for t in TARGETS]), track_keys[method],
+                                       stack_sources([estimates[method][t] for t in TARGETS]), track_keys[method],
                                        pool)
                           for method in todo]
                 if with_samples:
                     for finish in scored:  # the samples index shows these scores
                         finish()
                     _write_samples(samples_dir, out, label, track.name, audio, estimates, sample_seconds)
-                pending += scored
-            for finish in pending:
-                finish()
+                pending.append(_then(scored, lambda key=(label, index): budget.release(key)))
+                del audio, references, estimates  # this track's arrays go before the next one loads
+            while pending:
+                pending.pop(0)()
             for method in methods:
                 _summarise(out, label, meta, method, [t.name for t in tracks], metric, f"{musdb_root} ({subset})")
     return write_comparison(out)
+
+
+def _then(calls: list[Callable[[], None]], last: Callable[[], None]) -> Callable[[], None]:
+    """One call that makes ``calls`` in order, then ``last``."""
+    def run() -> None:
+        for call in calls:
+            call()
+        last()
+    return run
 
 
 def _result_key(out: Path, label: str, method: str, track: str) -> dict | None:
@@ -123,18 +141,6 @@ def _result_key(out: Path, label: str, method: str, track: str) -> dict | None:
         return json.loads(_track_file(out, label, method, track).read_text())["hw2sep"]["key"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def spectral_distance(references: np.ndarray, estimates: np.ndarray) -> np.ndarray:
-    """Log-spectral distance in dB per target (mean over channels), at one fixed STFT for every model.
-
-    It ignores phase: SDR punishes a plausible phase that is not aligned with the reference (Griffin-Lim,
-    vocoders), this does not. Shape: (nb_targets, C, N) twice -> (nb_targets,).
-    """
-    from hw2sep.vocoder import log_spectral_distance
-
-    ref, est = (torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)) for x in (references, estimates))
-    return log_spectral_distance(ref, est, STFTParams()).mean(-1).numpy()
 
 
 def _read_result(path: Path) -> dict:
@@ -275,6 +281,9 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
                              "or mir_eval (BSS Eval v3 per 1 s window, as the assignment's slide; differs from v4)")
     parser.add_argument("--workers", type=int, default=None,
                         help="processes scoring tracks (default: one per core for museval/mir_eval; 0 = in-process)")
+    parser.add_argument("--memory-budget", type=float, default=None, metavar="GB",
+                        help="memory for all processes together: a track is separated and scored only when its "
+                             "estimate fits (default: what the machine has free, MemAvailable)")
     parser.add_argument("--gl-iterations", type=int, default=DEFAULTS["gl_iterations"], help="Griffin-Lim iterations")
     parser.add_argument("--vocoder", nargs="+", default=[], metavar="FILE",
                         help="trained vocoder checkpoint(s) (python -m hw2sep.training.train_vocoder) for the methods "
@@ -295,7 +304,7 @@ def main(argv=None) -> None:
     rows = evaluate(args.checkpoints, args.musdb_root, args.out, subset=args.subset,
                     methods=[m for m in args.methods.split(",") if m], n_tracks=args.tracks, metric=args.metric,
                     device=args.device, samples_dir=args.samples, workers=args.workers, vocoders=args.vocoder,
-                    gl_iterations=args.gl_iterations)
+                    memory_budget=args.memory_budget, gl_iterations=args.gl_iterations)
     print(format_table(rows))
     print(f"wrote {Path(args.out) / 'comparison.csv'} in {time.time() - started:.1f} s")
 

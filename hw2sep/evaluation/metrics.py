@@ -15,7 +15,9 @@ decomposition of Vincent, Gribonval & Févotte, IEEE TASLP 2006) as implemented 
 The fast backend computes the same quantities differently: whole-track correlations from short
 block FFTs (only lags |k| < 512 are needed), one Cholesky solve per filter set (LU, then least
 squares, as fall-backs), and per-window energies in the frequency domain (Parseval) instead of
-museval's per-window time-domain convolutions.
+museval's per-window time-domain convolutions. It never holds a whole-track float64 copy: blocks and
+windows are converted as they are read, so a 10-minute track adds tens of MB beyond its inputs (the
+same numbers as converting the whole track first, since float32 -> float64 is exact).
 
 The mir_eval backend is BSS Eval **v3** (`mir_eval.separation.bss_eval_sources_framewise`), the
 version most papers before SiSEC 2018 report: it re-estimates the 512-tap distortion filters in
@@ -23,19 +25,13 @@ every 1 s window (museval v4 estimates them once per track, time-invariant), and
 variant (mono signals, no spatial image term, so no ISR). Per-window filters fit each second
 better, so v3 SDRs are usually higher than v4's for the same estimates.
 
-`score_tracks_parallel` / `ScorePool` score several tracks in worker processes (as demucs does with
-museval), one BLAS thread each.
+Scoring in worker processes: ``hw2sep.evaluation.pool``; museval's per-track json: ``hw2sep.evaluation.track_json``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.metadata
-import json
-import multiprocessing
-from concurrent.futures import Future, ProcessPoolExecutor
-from decimal import Decimal
-from typing import Iterable
+from typing import Sequence
 
 import numpy as np
 import scipy.fft as sfft
@@ -48,6 +44,7 @@ _BLOCK_FFT = 8192  # FFT size of the whole-track correlation blocks
 _BLOCKS_PER_BATCH = 16
 _WINDOWS_PER_BATCH = 2  # small batches keep the per-window spectra in cache
 _WORKERS = -1  # scipy.fft threads (-1: all cores)
+_CHUNK = 1 << 20  # samples per block of the whole-track sums (silence tests, global SDR)
 BACKENDS = ("museval", "fast", "mir_eval")
 
 
@@ -72,7 +69,6 @@ def bss_eval(
     refs, ests = _prepare(references, estimates)
     starts, length = _window_starts(refs.shape[-1], int(win), int(hop))
     silent = _silent_windows(refs, starts, length) | _silent_windows(ests, starts, length)
-    refs, ests = np.asarray(refs, dtype=np.float64), np.asarray(ests, dtype=np.float64)
     filters_all, filters_own = _projection_filters(refs, ests)
     scores = _window_scores(refs, ests, filters_all, filters_own, starts, length)
     scores[:, :, silent] = np.nan
@@ -95,37 +91,57 @@ def track_median(values: np.ndarray) -> np.ndarray:
 def global_sdr(references: np.ndarray, estimates: np.ndarray, eps: float = 1e-7) -> np.ndarray:
     """Whole-track SDR 10·log10((Σs² + eps) / (Σ(s-ŝ)² + eps)), the MDX-challenge / BSRNN "global SDR".
 
+    Sums in float64 over blocks of the track (no whole-track copy).
     Shape: references, estimates (nb_sources, nb_channels, nb_samples) -> (nb_sources,).
     """
-    refs, ests = (np.asarray(x, dtype=np.float64) for x in _prepare(references, estimates, check_silence=False))
-    num = np.sum(refs**2, axis=(1, 2)) + eps
-    den = np.sum((refs - ests) ** 2, axis=(1, 2)) + eps
+    refs, ests = _prepare(references, estimates, check_silence=False)
+    num, den = np.full(len(refs), eps), np.full(len(refs), eps)
+    for start in range(0, refs.shape[-1], _CHUNK):
+        ref = refs[..., start : start + _CHUNK].astype(np.float64)
+        num += np.sum(ref**2, axis=(1, 2))
+        den += np.sum((ref - ests[..., start : start + _CHUNK]) ** 2, axis=(1, 2))
     return 10 * np.log10(num / den)
 
 
-def track_json(
-    track_name: str, target_names: list[str], scores: dict[str, np.ndarray], win: int, hop: int, rate: int
-) -> dict:
-    """Per-track scores laid out as museval's `TrackStore.scores` (the json museval writes per track).
+def stack_sources(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """``np.stack(arrays)``, without a copy when they are the rows, in order, of one 3-d array that owns
+    its memory (as `Track.load` and `Separator.separate` return them): a 10-minute stereo pair is 420 MB.
 
-    Values are rounded to 5 decimals as museval does; NaN and ±inf become NaN. Times are in seconds.
-    `track_name` names the file in museval, it is not inside the json.
-    Shape: scores[metric] (nb_sources, nb_windows), one source per entry of `target_names`.
+    Shape: nb_sources x (nb_channels, nb_samples) -> (nb_sources, nb_channels, nb_samples).
     """
-    del track_name
-    order = ("SDR", "SIR", "SAR", "ISR")  # museval's key order
-    targets = []
-    for i, name in enumerate(target_names):
-        rows = zip(*(scores[m][i] for m in order))  # one row of 4 values per window
-        metrics = [{m: _quantise(v) for m, v in zip(order, row)} for row in rows]
-        frames = [{"time": t * hop / rate, "duration": win / rate, "metrics": m} for t, m in enumerate(metrics)]
-        targets.append({"name": name, "frames": frames})
-    return {"targets": targets, "museval_version": _museval_version()}
+    base = arrays[0].base if len(arrays) else None
+    if (isinstance(base, np.ndarray) and base.ndim == 3 and len(base) == len(arrays)
+            and all(a.base is base and a.__array_interface__ == base[i].__array_interface__
+                    for i, a in enumerate(arrays))):
+        return base
+    return np.stack(arrays)
 
 
-def track_json_text(obj: dict) -> str:
-    """Serialise `track_json` output like museval: indent 2, NaN written as the bare token `NaN`."""
-    return json.dumps(obj, indent=2, allow_nan=True)
+def spectral_distance(references: np.ndarray, estimates: np.ndarray, stft_params=None, block_frames: int = 1024,
+                      dynamic_range_db: float = 80.0) -> np.ndarray:
+    """`hw2sep.vocoder.log_spectral_distance` of whole tracks, computed over blocks of STFT frames (two
+    passes: the reference's peak power, then the per-frame distances), averaged over channels.
+
+    The same numbers as the whole-track call, without its whole-track spectrograms (~3 GB for 10 minutes).
+    Shape: (nb_targets, C, N) twice -> (nb_targets,).
+    """
+    import torch
+
+    from hw2sep.dsp.stft import log_spectral_frames, stft_frames
+
+    from hw2sep.dsp.stft import STFTParams
+
+    ref, est = (torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)) for x in (references, estimates))
+    p = stft_params or STFTParams()  # one fixed STFT for every model, so LSDs compare across models
+    nb_frames = 1 + ref.shape[-1] // p.hop
+    blocks = [(a, min(a + block_frames, nb_frames)) for a in range(0, nb_frames, block_frames)]
+    power = lambda x, a, b: stft_frames(x, a, b, p.n_fft, p.hop, p.window).abs().square()  # noqa: E731
+    peak = torch.stack([power(ref, a, b).amax(dim=(-2, -1)) for a, b in blocks]).amax(dim=0)
+    floor = (peak * 10 ** (-dynamic_range_db / 10) + 1e-20)[..., None, None]
+    total = torch.zeros(ref.shape[:-1], dtype=torch.float64)
+    for a, b in blocks:
+        total += log_spectral_frames(power(ref, a, b), power(est, a, b), floor).sum(dim=-1, dtype=torch.float64)
+    return (total / nb_frames).mean(-1).numpy()
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -142,9 +158,17 @@ def _prepare(references, estimates, check_silence: bool = True) -> tuple[np.ndar
     n = refs.shape[-1]
     ests = ests[..., :n] if ests.shape[-1] >= n else np.pad(ests, [(0, 0), (0, 0), (0, n - ests.shape[-1])])
     for label, x in (("reference", refs), ("estimate", ests)):
-        if check_silence and np.any(np.all(x.sum(axis=1) == 0, axis=-1)):
+        if check_silence and not np.all(_sounding(x)):
             raise ValueError(f"a {label} source is silent over the whole track (museval refuses it too)")
     return refs, ests
+
+
+def _sounding(x: np.ndarray) -> np.ndarray:
+    """Whether each source's channel sum is non-zero somewhere, read in blocks. Shape: (S, C, N) -> (S,) bool."""
+    found = np.zeros(len(x), dtype=bool)
+    for start in range(0, x.shape[-1], _CHUNK):
+        found |= np.any(x[..., start : start + _CHUNK].sum(axis=1) != 0, axis=-1)
+    return found
 
 
 def _window_starts(nb_samples: int, win: int, hop: int) -> tuple[np.ndarray, int]:
@@ -158,39 +182,37 @@ def _window_starts(nb_samples: int, win: int, hop: int) -> tuple[np.ndarray, int
 
 
 def _silent_windows(x: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
-    """museval's test: some source's channel sum is zero at every sample of the window.
+    """museval's test: some source's channel sum is zero at every sample of the window (one window at a time).
 
     Shape: x (nb_sources, nb_channels, nb_samples) -> (nb_windows,) bool.
     """
-    nonzero = np.cumsum(x.sum(axis=1) != 0, axis=-1)
-    nonzero = np.concatenate([np.zeros((len(x), 1), dtype=nonzero.dtype), nonzero], axis=-1)
-    return np.any(nonzero[:, starts + length] == nonzero[:, starts], axis=0)
+    return np.array([not np.all(_sounding(x[..., start : start + length])) for start in starts], dtype=bool)
 
 
 def _segment(x: np.ndarray, start: int, stop: int) -> np.ndarray:
-    """x[:, start:stop] with zeros wherever the range leaves the signal. Shape: (P, N) -> (P, stop - start)."""
+    """x[:, start:stop] as float64, zeros wherever the range leaves the signal. Shape: (P, N) -> (P, stop - start)."""
     out = np.zeros((len(x), stop - start))
     low, high = max(start, 0), min(stop, x.shape[1])
     out[:, low - start : high - start] = x[:, low:high]
     return out
 
 
-def _track_correlations(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Whole-track r_pq(k) = Σ_n x_p[n] y_q[n+k] for |k| < L, from short FFTs only.
+def _track_correlations(x: np.ndarray, ys: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Whole-track r_pq(k) = Σ_n x_p[n] y_q[n+k] for |k| < L, from short FFTs only; y = ys stacked.
 
     x is cut into blocks of B = _BLOCK_FFT - 2(L-1) samples, each correlated with the slice of y that
     extends it by L-1 samples on both sides: exact for |k| < L. Cross-spectra are summed over blocks
-    before one inverse FFT per pair.
-    Shape: x (P, N), y (Q, N) -> (P, Q, 2L-1), lag k at index k + L - 1.
+    before one inverse FFT per pair. Only one batch of blocks is ever in float64.
+    Shape: x (P, N), ys (Q_i, N) each -> (P, ΣQ_i, 2L-1), lag k at index k + L - 1.
     """
     ext = FILTERS_LEN - 1
     block = _BLOCK_FFT - 2 * ext
     nblocks = -(-x.shape[1] // block)
-    cross = np.zeros((len(x), len(y), _BLOCK_FFT // 2 + 1), dtype=np.complex128)
+    cross = np.zeros((len(x), sum(map(len, ys)), _BLOCK_FFT // 2 + 1), dtype=np.complex128)
     for first in range(0, nblocks, _BLOCKS_PER_BATCH):
         count = min(_BLOCKS_PER_BATCH, nblocks - first)
         x_blocks = _segment(x, first * block, (first + count) * block).reshape(len(x), count, block)
-        y_span = _segment(y, first * block - ext, (first + count) * block + ext)
+        y_span = np.concatenate([_segment(y, first * block - ext, (first + count) * block + ext) for y in ys])
         y_blocks = np.lib.stride_tricks.sliding_window_view(y_span, _BLOCK_FFT, axis=-1)[:, ::block]
         spec_x = sfft.rfft(x_blocks, _BLOCK_FFT, workers=_WORKERS)
         spec_y = sfft.rfft(y_blocks, workers=_WORKERS)
@@ -207,7 +229,7 @@ def _projection_filters(refs: np.ndarray, ests: np.ndarray) -> tuple[np.ndarray,
     nsrc, nchan, n = refs.shape
     nsig, taps = nsrc * nchan, FILTERS_LEN
     refs, ests = refs.reshape(nsig, n), ests.reshape(nsig, n)
-    corr = _track_correlations(refs, np.concatenate([refs, ests]))
+    corr = _track_correlations(refs, (refs, ests))
     for p in range(nsig):  # exactly symmetric Gram matrix, as museval's
         corr[p + 1 :, p] = corr[p, p + 1 : nsig, ::-1]
     delay = np.arange(taps)
@@ -361,74 +383,3 @@ def _bss_eval_mir_eval(references, estimates, win: int, hop: int) -> dict[str, n
         per_channel.append(np.stack([sdr, sir, sar])[..., : len(starts)])
     sdr, sir, sar = np.mean(per_channel, axis=0)  # NaN in any channel stays NaN
     return {"SDR": sdr, "ISR": np.full_like(sdr, np.nan), "SIR": sir, "SAR": sar}
-
-
-# ----------------------------------------------------------------------------------- worker processes
-
-
-def _init_worker() -> None:
-    """One BLAS / FFT thread per worker process: the pool provides the parallelism."""
-    global _WORKERS
-    _WORKERS = 1
-    with contextlib.suppress(ImportError):
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(limits=1)
-
-
-def _score(references: np.ndarray, estimates: np.ndarray, win: int, hop: int, backend: str) -> dict[str, np.ndarray]:
-    return bss_eval(references, estimates, win=win, hop=hop, backend=backend)
-
-
-class ScorePool:
-    """Score tracks in worker processes while the caller goes on (e.g. separates the next track on the GPU).
-
-    ``with ScorePool(workers=4) as pool: future = pool.submit(refs, ests, backend="museval")``;
-    ``future.result()`` is `bss_eval`'s dict. Workers are spawned (safe next to CUDA) and use one
-    BLAS thread each. ``workers`` defaults to the CPU count.
-    Shape: references, estimates (nb_sources, nb_channels, nb_samples).
-    """
-
-    def __init__(self, workers: int | None = None):
-        self.workers = max(1, int(workers or multiprocessing.cpu_count()))
-        self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_init_worker)
-
-    def submit(self, references: np.ndarray, estimates: np.ndarray, win: int = 44100, hop: int = 44100,
-               backend: str = "museval") -> Future:
-        if backend not in BACKENDS:
-            raise ValueError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
-        return self._pool.submit(_score, np.asarray(references), np.asarray(estimates), int(win), int(hop), backend)
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=False)
-
-    def __enter__(self) -> "ScorePool":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def score_tracks_parallel(tracks: Iterable[tuple[np.ndarray, np.ndarray]], workers: int | None = None,
-                          win: int = 44100, hop: int = 44100, backend: str = "museval") -> list[dict[str, np.ndarray]]:
-    """`bss_eval` of each (references, estimates) pair in a process pool; results in input order.
-
-    Shape: each pair (nb_sources, nb_channels, nb_samples) -> each dict value (nb_sources, nb_windows).
-    """
-    with ScorePool(workers) as pool:
-        futures = [pool.submit(refs, ests, win, hop, backend) for refs, ests in tracks]
-        return [f.result() for f in futures]
-
-
-def _quantise(value: float) -> float:
-    """museval's storage rounding: 5 decimals, half-even on the exact binary value; NaN, ±inf -> NaN."""
-    value = float(value)
-    return float(Decimal(value).quantize(Decimal(".00001"))) if np.isfinite(value) else float("nan")
-
-
-def _museval_version() -> str:
-    """The version string museval writes in its json, read without importing museval."""
-    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-        return importlib.metadata.version("museval")
-    return "0.4.1"

@@ -28,11 +28,24 @@ INDEX_FIELDS = ("track", "kind", "target", "model", "method", "sdr_db", "metric"
 
 
 def loudest_window(audio: np.ndarray, seconds: float) -> tuple[int, int]:
-    """(start, stop) in samples of the ``seconds``-long window with the most energy. Shape: (nb_channels, nb_samples)."""
+    """(start, stop) in samples of the ``seconds``-long window with the most energy, on a 0.25 s grid.
+
+    The running energy is summed over blocks of the track, so a long track needs no float64 copy.
+    Shape: (nb_channels, nb_samples).
+    """
     size = min(int(seconds * SAMPLE_RATE), audio.shape[-1])
-    energy = np.concatenate([[0.0], np.cumsum((audio.astype(np.float64) ** 2).sum(0))])
     starts = np.arange(0, audio.shape[-1] - size + 1, SAMPLE_RATE // 4)
-    best = int(starts[np.argmax(energy[starts + size] - energy[starts])])
+    ends = np.unique(np.concatenate([starts, starts + size]))
+    energy = np.zeros(len(ends))  # energy of audio[:, :end] for each end
+    total, block = 0.0, 1 << 20
+    for first in range(0, audio.shape[-1], block):
+        running = total + np.concatenate([[0.0], np.cumsum((audio[:, first : first + block].astype(np.float64) ** 2).sum(0))])
+        inside = (ends >= first) & (ends < first + len(running))
+        energy[inside] = running[ends[inside] - first]
+        total = running[-1]
+    at = {int(e): v for e, v in zip(ends, energy)}
+    gains = np.array([at[int(s) + size] - at[int(s)] for s in starts])
+    best = int(starts[np.argmax(gains)])
     return best, best + size
 
 

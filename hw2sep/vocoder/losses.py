@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from hw2sep import SAMPLE_RATE
-from hw2sep.dsp.stft import STFTParams
+from hw2sep.dsp.stft import STFTParams, log_spectral_frames
 from hw2sep.dsp.stft import stft
 
 RESOLUTIONS = ((512, 128), (1024, 256), (2048, 512))
@@ -88,5 +88,4 @@ def log_spectral_distance(ref: Tensor, est: Tensor, stft_params: STFTParams, dyn
     ref_pow = _magnitude(ref, p.n_fft, p.hop, p.window).square()
     est_pow = _magnitude(est, p.n_fft, p.hop, p.window).square()
     floor = ref_pow.amax(dim=(-2, -1), keepdim=True) * 10 ** (-dynamic_range_db / 10) + 1e-20
-    diff = 10 * (torch.log10(torch.maximum(ref_pow, floor)) - torch.log10(torch.maximum(est_pow, floor)))
-    return diff.square().mean(dim=-2).sqrt().mean(dim=-1)
+    return log_spectral_frames(ref_pow, est_pow, floor).mean(dim=-1)
