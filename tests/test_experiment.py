@@ -152,5 +152,18 @@ def test_run_folder_with_other_settings_is_refused(tmp_path):
     saved = {**json.loads(json.dumps(dataclasses.asdict(run.config))), "lr": 0.5, "device": "cuda"}
     Path(run.config.out).mkdir(parents=True)
     (Path(run.config.out) / experiment.RUN_RECORD).write_text(json.dumps({"config": saved}))
+    (Path(run.config.out) / "last.pt").write_bytes(b"")  # something was trained with the old settings
     with pytest.raises(Hw2sepError, match=r"other settings \(changed: lr\)"):  # device alone would not count
         train_run(run, {"epochs": 1}, progress=False)
+
+
+def test_a_run_that_crashed_before_training_takes_the_corrected_settings(tmp_path):
+    spec = _write(tmp_path / "c.json", {"name": "c", "base": "configs/umx.json", "runs": [{"name": "r"}],
+                                        "budget": {"epochs": 1}})
+    run = load_experiment(spec, "npy", tmp_path / "exp", smoke=True).runs[0]
+    saved = {**json.loads(json.dumps(dataclasses.asdict(run.config))), "lr": 0.5}
+    Path(run.config.out).mkdir(parents=True)
+    (Path(run.config.out) / experiment.RUN_RECORD).write_text(json.dumps({"config": saved}))  # no last.pt: crashed
+    with pytest.raises(Hw2sepError, match="npy") as caught:  # gets past the settings check, to the missing data
+        train_run(run, {"epochs": 1}, progress=False)
+    assert "other settings" not in str(caught.value)

@@ -86,7 +86,7 @@ def train_run(run: Run, budget: dict, progress: bool = True) -> dict:
     record = read_json_or_none(out / RUN_RECORD)
     saved = (record or {}).get("config") or {}
     changed = sorted(k for k in set(wanted) | set(saved) if k not in NOT_IDENTITY and wanted.get(k) != saved.get(k))
-    if record is not None and changed:
+    if record is not None and changed and (out / "last.pt").exists():  # nothing trained yet: the new settings go
         raise Hw2sepError(f"{out} was trained with other settings (changed: {', '.join(changed)}); "
                           "give another --out or delete that run folder")
     _check_same_data(out, config.npy_root)
