@@ -61,7 +61,7 @@ def test_notebook_layout(path):
         assert name in source, f"{path.name}: parameters cell lacks {name}"
 
 
-def _execute(path: Path) -> None:
+def _execute(path: Path):
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -73,6 +73,7 @@ def _execute(path: Path) -> None:
         client.execute()
     except CellExecutionError as err:
         pytest.fail(f"{path.name} failed:\n{str(err)[-3000:]}", pytrace=False)
+    return nb
 
 
 @pytest.fixture
@@ -91,7 +92,9 @@ def test_notebooks_run_in_order(smoke_env):
     07 (model comparison) and 08 (ablations) run before 06, so that the report shows their tables."""
     order = sorted(NOTEBOOKS, key=lambda p: p.name.startswith("06"))  # 01-05, 07, 08, then 06 (the report)
     for path in order:
-        _execute(path)
+        import nbformat
+        size = len(nbformat.writes(_execute(path)))  # players embed 10 s MP3 previews, never whole tracks
+        assert size < 10e6, f"{path.name} executed is {size / 1e6:.1f} MB"
     work = smoke_env
     for expected in ("toy_musdb/toy_musdb.json", ".cache/musdb_npy/manifest.json", "runs/umx/epoch_003.pt",
                      "runs/umx/log.csv", "results/comparison.csv", "samples/index.json", "report/report.pdf",
