@@ -20,6 +20,12 @@ parameters with our two targets, the "about 8.4 M" of that configuration. The re
 2020 checkpoint (n_fft 4096, 9 blocks, embedding 64) counts 31,540,244 with this code, far above the
 assignment's 10 M bound: most of it is the top-level LaSAFT TDFs (bins -> bins * 6 / 16 -> bins * 6).
 
+Initialisation as the repository's (``Spectrogram_based.init_weights``): Xavier-normal on every
+parameter of more than one dimension, embedding, control MLP and LaSAFT keys included; biases and batch
+norms at PyTorch's defaults (``tfc_tdf_blocks.xavier_init``). So the keys (dk x num_tdfs, which the
+repository draws from ``randn`` before that pass) start with std sqrt(2 / (dk + num_tdfs)), 0.23 at
+the default, not 1: the initial attention logits are about 4x smaller than with ``randn`` keys.
+
 Departures, and why:
 
 * targets are hw2sep's (vocals, accompaniment), not MUSDB's four stems;
@@ -42,7 +48,7 @@ from torch import Tensor, nn
 from hw2sep import TARGETS
 from hw2sep.models.base import SeparationModel
 from hw2sep.models.tfc_tdf_blocks import (TDF, TFC, bins_in, bins_out, channels_to_complex, check_bins,
-                                          complex_to_channels, downsample, upsample)
+                                          complex_to_channels, downsample, upsample, xavier_init)
 
 
 @dataclass
@@ -77,7 +83,7 @@ class LatentSourceAttentiveFT(nn.Module):
         self.num_tdfs = config.num_tdfs
         self.tdfs = TDF(channels, nb_bins, nb_bins * config.num_tdfs, config.bn_factor, config.min_bn_units,
                         config.tdf_bias)
-        self.keys = nn.Parameter(torch.randn(config.dk, config.num_tdfs))
+        self.keys = nn.Parameter(nn.init.xavier_normal_(torch.empty(config.dk, config.num_tdfs)))  # std ~0.23
         self.query = nn.Linear(condition_dim, config.dk)
         self.scale = 1.0 / math.sqrt(config.dk)
 
@@ -159,6 +165,7 @@ class LaSAFTNet(SeparationModel):
         self.ups = nn.ModuleList(upsample(c, c) for _ in range(levels))
         self.decoders = nn.ModuleList(TFCLaSAFT(2 * c, c, nb_bins >> (levels - 1 - i), config) for i in range(levels))
         self.last = bins_out(c, io_channels)
+        xavier_init(self)
 
     def target_index(self, target: str | Sequence[str], nb_samples: int, device) -> Tensor:
         """Embedding indices: one target for the batch, or one per batch item."""

@@ -20,8 +20,13 @@ the per-track median).
 * ``magnitude``: the channel magnitudes in, a sigmoid mask out, multiplied with the mixture magnitude
   (the repository's ``--spec_type magnitude --spec_est_mode masking --last_activation sigmoid``).
 
-Departures: the TDF batch norms are affine (see ``tfc_tdf_blocks``); no weight-initialisation scheme
-beyond PyTorch's defaults (the repository's default ``tif_init_mode`` is none as well).
+Initialisation as the repository's: Xavier-normal on every weight of more than one dimension, biases
+and batch norms at PyTorch's defaults (``tfc_tdf_blocks.xavier_init``: what its ``Spectrogram_based``
+does with the README run's identity last activation, and with sigmoid for masks). Its per-layer
+alternatives (``--layer_level_init_weight``, and ``--tif_init_mode dk`` under it) are off by default
+and not reproduced.
+
+Departure: the TDF batch norms are affine (see ``tfc_tdf_blocks``).
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from torch import Tensor, nn
 
 from hw2sep.models.base import SeparationModel
 from hw2sep.models.tfc_tdf_blocks import (TFCTDF, bins_in, bins_out, channels_to_complex, check_bins,
-                                          complex_to_channels, downsample, upsample)
+                                          complex_to_channels, downsample, upsample, xavier_init)
 
 SPEC_TYPES = ("complex", "magnitude")
 
@@ -89,6 +94,7 @@ class TFCTDFUNet(SeparationModel):
         self.ups = nn.ModuleList(upsample(c, c) for _ in range(levels))
         self.decoders = nn.ModuleList(block(2 * c, c, nb_bins=nb_bins >> (levels - 1 - i)) for i in range(levels))
         self.last = bins_out(c, io_channels)
+        xavier_init(self)
 
     def forward(self, mix: Tensor) -> Tensor:
         if self.predicts == "complex":
