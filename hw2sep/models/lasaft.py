@@ -34,6 +34,10 @@ Departures, and why:
   beta to zero in training (so the gate would ignore the target) while eval uses running statistics;
 * ``forward`` also takes one target name per batch item (a list), for mixed-target batches;
 * the TDF batch norms are affine (see ``tfc_tdf_blocks``).
+
+Speed and memory options (same outputs): ``channels_last`` keeps convolutions in the channels-last
+memory layout; ``checkpoint_blocks`` recomputes each TFC-LaSAFT block in backward instead of keeping
+its activations (``base.run_block``).
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ import torch
 from torch import Tensor, nn
 
 from hw2sep import TARGETS
-from hw2sep.models.base import SeparationModel
+from hw2sep.models.base import SeparationModel, run_block
 from hw2sep.models.tfc_tdf_blocks import (TDF, TFC, bins_in, bins_out, channels_to_complex, check_bins,
                                           complex_to_channels, downsample, upsample, xavier_init)
 
@@ -70,6 +74,8 @@ class LaSAFTConfig:
     dk: int = 32                  # attention key size
     embedding_dim: int = 32
     control_n_layer: int = 4      # control MLP widths: embedding_dim * 2 ** i, i < control_n_layer
+    checkpoint_blocks: bool = True  # activation checkpointing per TFC-LaSAFT block (training memory)
+    channels_last: bool = False   # conv weights and activations in channels-last memory layout (speed)
 
 
 class LatentSourceAttentiveFT(nn.Module):
@@ -166,6 +172,8 @@ class LaSAFTNet(SeparationModel):
         self.decoders = nn.ModuleList(TFCLaSAFT(2 * c, c, nb_bins >> (levels - 1 - i), config) for i in range(levels))
         self.last = bins_out(c, io_channels)
         xavier_init(self)
+        if config.channels_last:
+            self.to(memory_format=torch.channels_last)
 
     def target_index(self, target: str | Sequence[str], nb_samples: int, device) -> Tensor:
         """Embedding indices: one target for the batch, or one per batch item."""
@@ -178,13 +186,18 @@ class LaSAFTNet(SeparationModel):
     def forward(self, mix: Tensor, target: str | Sequence[str] = "vocals") -> Tensor:
         condition = self.embedding(self.target_index(target, mix.shape[0], mix.device))  # (B, E)
         gammas, betas = self.control(condition)
-        h = self.first(complex_to_channels(mix))  # (B, 2C, T, F) -> (B, c, T, F - 1)
+        checkpointed = self.config.checkpoint_blocks
+        x = complex_to_channels(mix)  # (B, 2C, T, F)
+        if self.config.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        h = self.first(x)  # (B, c, T, F - 1)
         skips = []
         for encoder, down in zip(self.encoders, self.downs):
-            h = encoder(h, condition)
+            h = run_block(encoder, h, condition, checkpointed=checkpointed)
             skips.append(h)
             h = down(h)
-        h = self.middle(h, condition)
+        h = run_block(self.middle, h, condition, checkpointed=checkpointed)
         for i, (up, decoder) in enumerate(zip(self.ups, self.decoders)):
-            h = decoder(torch.cat([up(h), skips.pop()], dim=1), condition, gammas[:, i], betas[:, i])
+            h = run_block(decoder, torch.cat([up(h), skips.pop()], dim=1), condition, gammas[:, i], betas[:, i],
+                          checkpointed=checkpointed)
         return channels_to_complex(self.last(h))
