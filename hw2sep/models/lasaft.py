@@ -75,7 +75,7 @@ class LaSAFTConfig:
     embedding_dim: int = 32
     control_n_layer: int = 4      # control MLP widths: embedding_dim * 2 ** i, i < control_n_layer
     checkpoint_blocks: bool = True  # activation checkpointing per TFC-LaSAFT block (training memory)
-    channels_last: bool = False   # conv weights and activations in channels-last memory layout (speed)
+    channels_last: bool = True    # conv weights and activations in channels-last memory layout (faster convs)
 
 
 class LatentSourceAttentiveFT(nn.Module):

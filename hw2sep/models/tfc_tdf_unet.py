@@ -64,7 +64,7 @@ class TFCTDFUNetConfig:
     bn_factor: int = 16            # TDF bottleneck: bins -> max(bins // bn_factor, min_bn_units) -> bins
     min_bn_units: int = 16
     tdf_bias: bool = False
-    channels_last: bool = False    # conv weights and activations in channels-last memory layout (speed)
+    channels_last: bool = True     # conv weights and activations in channels-last memory layout (faster convs)
     checkpoint_blocks: bool = True  # activation checkpointing per TFC-TDF block (training memory)
 
 
