@@ -219,9 +219,10 @@ def memory_cases(names: list[str], configs: list[str], batch: int, seq_dur: floa
             for flag in ((False, True) if can_checkpoint(run["model"]) else (False,))]
 
 
-def memory_in_subprocess(case: dict, device: str) -> dict:
+def memory_in_subprocess(case: dict, device: str, tiny: bool = False) -> dict:
     """``training_memory`` for one case of ``memory_cases`` in a fresh Python process."""
     command = [sys.executable, str(Path(__file__).resolve()), "--child-memory", json.dumps(case), "--device", device]
+    command += ["--tiny"] if tiny else []
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
@@ -332,7 +333,7 @@ def main(argv=None) -> None:
         rows = []
         for device in devices_for(args.device):
             for case in memory_cases(names if not configs else [], configs, args.memory_batch, args.memory_seq_dur):
-                rows.append(memory_in_subprocess(case, device))
+                rows.append(memory_in_subprocess(case, device, args.tiny))
                 print(f"{case['config'] or case['model']} {'checkpointed' if case['checkpointed'] else 'plain'}: "
                       f"{rows[-1].get('peak_gb', rows[-1].get('error'))} ({time.perf_counter() - start:.0f} s)",
                       file=sys.stderr, flush=True)
