@@ -1,7 +1,8 @@
 """The model zoo side by side: parameters, training step time, separation speed and memory per model.
 
     python bench/bench_models.py [--device auto|cpu|cuda] [--models umx,unet] [--steps 3] [--seconds 30]
-                                 [--batch 4] [--seq-dur 6] [--tiny]
+                                 [--batch 4] [--seq-dur 6] [--tiny] [--tables speed,memory]
+                                 [--memory-batch 1] [--memory-seq-dur 1.5] [--configs bsrnn,dttnet]
 
 One row per registered model (``hw2sep.models.MODELS``), at its default config (``--tiny``: the
 registry's tiny options, for tests), random weights (speed does not depend on training):
@@ -19,6 +20,18 @@ registry's tiny options, for tests), random weights (speed does not depend on tr
   memory at the start, on CUDA;
 * ``x umx``: step time and RTF divided by Open-Unmix's (the reference), when umx is measured too.
 
+The memory table (``--tables memory``): training memory of one model per row, plain and, where the
+model's config has ``checkpoint_blocks``, with activation checkpointing: two steps (the second timed)
+on ``--memory-batch`` x ``--memory-seq-dur`` s excerpts, or with ``--configs`` at each named
+``configs/<name>.json``'s model options, batch and excerpt length:
+
+* ``peak GB``: the process's peak RSS (VmHWM: Python, torch, model, Adam state, activations) on CPU,
+  ``torch.cuda.max_memory_allocated`` on CUDA; float32, no AMP;
+* ``GB/exc-s``: the rise of that peak above the memory once the model exists, per excerpt-second
+  (batch x excerpt seconds): what each second of a batch costs (Adam's state, a fixed ~8 bytes per
+  parameter, included);
+* ``x time``: checkpointed step time over the plain one (the cost of recomputing in backward).
+
 Every row is measured in a fresh Python process, so one model's allocations do not raise the next
 one's peak. Under each row, the model's published size and SDR with their sources (``PUBLISHED``,
 at the bottom: the only place this script names models). Timings on a shared CPU are noisy: the
@@ -28,6 +41,7 @@ load average is printed with the table.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import resource
@@ -51,6 +65,8 @@ from hw2sep.training.train import batch_loss  # noqa: E402
 
 REFERENCE = "umx"  # the ratio columns divide by this registry entry's figures
 ROW_FIELDS = ("model", "device", "params", "step_s", "rtf", "peak_mb", "method", "loss")
+MEMORY_FIELDS = ("model", "config", "device", "checkpointed", "batch", "seq_dur", "step_s", "peak_gb", "per_s")
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
 def build(name: str, tiny: bool = False) -> torch.nn.Module:
@@ -166,6 +182,80 @@ def measure_in_subprocess(name: str, device: str, args: argparse.Namespace) -> d
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def can_checkpoint(name: str) -> bool:
+    """Whether model ``name``'s config has the ``checkpoint_blocks`` option."""
+    return "checkpoint_blocks" in {f.name for f in dataclasses.fields(MODELS[name].config_cls)}
+
+
+def training_memory(name: str, device: torch.device, batch: int, seq_dur: float, checkpointed: bool,
+                    options: dict | None = None, tiny: bool = False) -> dict:
+    """Peak memory and step time of training model ``name`` (keys: ``MEMORY_FIELDS``), in this process."""
+    options = {**(MODELS[name].tiny if tiny else {}), **(options or {})}
+    if can_checkpoint(name):
+        options["checkpoint_blocks"] = checkpointed
+    elif checkpointed:
+        raise ValueError(f"model {name} has no checkpoint_blocks option")
+    torch.manual_seed(0)
+    model = build_model(name, model_config(name, **options)).to(device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device) / 2**20
+    else:
+        base = _status_mb("VmRSS") if _reset_peak_rss() else _peak_rss_mb()
+    step_s = train_step_seconds(model, device, batch, seq_dur, steps=1)  # a first step, then a timed one
+    peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else _peak_rss_mb()
+    return {"model": name, "config": "", "device": str(device), "checkpointed": checkpointed, "batch": batch,
+            "seq_dur": seq_dur, "step_s": step_s, "peak_gb": peak / 1024,
+            "per_s": max(0.0, peak - base) / 1024 / (batch * seq_dur)}
+
+
+def memory_cases(names: list[str], configs: list[str], batch: int, seq_dur: float) -> list[dict]:
+    """What the memory table measures: each model (or config) plain, and checkpointed where it can be."""
+    runs = [{"model": n, "config": "", "options": {}, "batch": batch, "seq_dur": seq_dur} for n in names]
+    for config in configs:
+        data = json.loads((CONFIGS / f"{config}.json").read_text())
+        runs.append({"model": data["model"], "config": config, "options": data.get("model_options", {}),
+                     "batch": data["batch_size"], "seq_dur": data["seq_dur"]})
+    return [{**run, "checkpointed": flag} for run in runs
+            for flag in ((False, True) if can_checkpoint(run["model"]) else (False,))]
+
+
+def memory_in_subprocess(case: dict, device: str, tiny: bool = False) -> dict:
+    """``training_memory`` for one case of ``memory_cases`` in a fresh Python process."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--child-memory", json.dumps(case), "--device", device]
+    command += ["--tiny"] if tiny else []
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        return {**case, "device": device, "error": f"exit status {done.returncode}: {tail[0]}"}
+    return {**json.loads(done.stdout.strip().splitlines()[-1]), "config": case["config"]}
+
+
+def format_memory_table(rows: list[dict]) -> str:
+    """One line per (model or config, device): plain and checkpointed side by side, and the time ratio."""
+    lines = [f"{'model':<16} {'config':<16} {'device':<6} {'batch x s':>10}{'s/step':>8}{'ckpt':>8}{'x time':>8}"
+             f"{'peak GB':>9}{'ckpt':>8}{'GB/exc-s':>10}{'ckpt':>8}"]
+    groups: dict[tuple, dict] = {}
+    for r in rows:
+        groups.setdefault((r["model"], r.get("config", ""), r["device"]), {})[bool(r["checkpointed"])] = r
+    for (model, config, device), pair in groups.items():
+        plain, ckpt = pair.get(False), pair.get(True)
+        some = plain or ckpt
+        head = f"{model:<16} {config or '(default)':<16} {device:<6} {some['batch']:>4} x {some['seq_dur']:<4g}"
+        failed = [f"{'ckpt' if k else 'plain'} failed: {r['error']}" for k, r in pair.items() if "error" in r]
+        if failed:
+            lines.append(f"{head}  {'; '.join(failed)}")
+            continue
+
+        def cell(r, key, fmt):
+            return format(r[key], fmt) if r else f"{'-':>{fmt.split('.')[0]}}"
+        ratio = f"{ckpt['step_s'] / plain['step_s']:>8.2f}" if plain and ckpt else f"{'-':>8}"
+        lines.append(f"{head}{cell(plain, 'step_s', '8.2f')}{cell(ckpt, 'step_s', '8.2f')}{ratio}"
+                     f"{cell(plain, 'peak_gb', '9.2f')}{cell(ckpt, 'peak_gb', '8.2f')}"
+                     f"{cell(plain, 'per_s', '10.3f')}{cell(ckpt, 'per_s', '8.3f')}")
+    return "\n".join(lines)
+
+
 def devices_for(name: str) -> list[str]:
     """``auto``: CPU, plus CUDA when present; otherwise the one device asked for."""
     if name == "auto":
@@ -203,28 +293,54 @@ def main(argv=None) -> None:
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--seq-dur", type=float, default=6.0, help="seconds per training excerpt")
     parser.add_argument("--tiny", action="store_true", help="the registry's tiny configs (seconds, for tests)")
+    parser.add_argument("--tables", default="speed,memory", help="speed and/or memory (comma-separated)")
+    parser.add_argument("--memory-batch", type=int, default=1, help="memory table: excerpts per batch")
+    parser.add_argument("--memory-seq-dur", type=float, default=1.5, help="memory table: seconds per excerpt")
+    parser.add_argument("--configs", default="", help="memory table: also these configs/<name>.json, at their "
+                        "batch and excerpt length (e.g. bsrnn,dttnet)")
     parser.add_argument("--child", help=argparse.SUPPRESS)  # measure one model here, print its row as json
+    parser.add_argument("--child-memory", help=argparse.SUPPRESS)  # one memory case (json) here
     args = parser.parse_args(argv)
     if args.child:
         row = measure(args.child, resolve_device(args.device), args.steps, args.seconds, args.batch,
                       args.seq_dur, args.tiny)
         print(json.dumps(row))
         return
+    if args.child_memory:
+        case = json.loads(args.child_memory)
+        print(json.dumps(training_memory(case["model"], resolve_device(args.device), case["batch"], case["seq_dur"],
+                                         case["checkpointed"], case["options"], args.tiny)))
+        return
     names = [n.strip() for n in args.models.split(",") if n.strip()]
     unknown = [n for n in names if n not in MODELS]
     if unknown:
         parser.error(f"unknown model(s) {unknown}; registered: {', '.join(MODELS)}")
+    tables = {t.strip() for t in args.tables.split(",") if t.strip()}
+    configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     start = time.perf_counter()
-    rows = []
-    for device in devices_for(args.device):
-        for name in names:
-            rows.append(measure_in_subprocess(name, device, args))
-            print(f"{format_table(rows[-1:], notes=False).splitlines()[-1]}   "
-                  f"({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
-    print(f"\nbatch {args.batch} x {args.seq_dur:g} s, median of {args.steps} steps; separation of "
-          f"{args.seconds:g} s; {'tiny' if args.tiny else 'default'} configs; torch {torch.__version__}, "
-          f"{torch.get_num_threads()} CPU threads; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(format_table(rows))
+    load = f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    if "speed" in tables:
+        rows = []
+        for device in devices_for(args.device):
+            for name in names:
+                rows.append(measure_in_subprocess(name, device, args))
+                print(f"{format_table(rows[-1:], notes=False).splitlines()[-1]}   "
+                      f"({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
+        print(f"\nbatch {args.batch} x {args.seq_dur:g} s, median of {args.steps} steps; separation of "
+              f"{args.seconds:g} s; {'tiny' if args.tiny else 'default'} configs; torch {torch.__version__}, "
+              f"{torch.get_num_threads()} CPU threads; {load}")
+        print(format_table(rows))
+    if "memory" in tables:
+        rows = []
+        for device in devices_for(args.device):
+            for case in memory_cases(names if not configs else [], configs, args.memory_batch, args.memory_seq_dur):
+                rows.append(memory_in_subprocess(case, device, args.tiny))
+                print(f"{case['config'] or case['model']} {'checkpointed' if case['checkpointed'] else 'plain'}: "
+                      f"{rows[-1].get('peak_gb', rows[-1].get('error'))} ({time.perf_counter() - start:.0f} s)",
+                      file=sys.stderr, flush=True)
+        print(f"\ntraining memory, float32, one step after a first one; {'tiny' if args.tiny else 'default'} "
+              f"configs; torch {torch.__version__}, {torch.get_num_threads()} CPU threads; {load}")
+        print(format_memory_table(rows))
     print(f"({time.perf_counter() - start:.0f} s in all)")
 
 

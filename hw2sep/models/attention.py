@@ -15,8 +15,9 @@ frames. Three kinds, chosen by name (``ATTENTIONS``):
   makes seed 000's version large: there it is 512 x 16 heads wide; choose ``n_heads`` small).
 
 Differences from the seed code: pre-norm residual blocks (LayerNorm before attention and feed
-forward), a GELU feed forward of ``ff_size`` units, sinusoidal positions computed for any length,
-no key/value striding, PyTorch's ``scaled_dot_product_attention`` instead of fast_transformers.
+forward), a feed forward of ``ff_size`` units (GELU by default, ``activation="relu"`` as the seed),
+sinusoidal positions computed for any length, no key/value striding, PyTorch's
+``scaled_dot_product_attention`` instead of fast_transformers.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 ATTENTIONS = ("qkv2D", "qkv1D", "qkvg1D")
+ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU}  # of the feed forward
 
 
 class ConvSelfAttention(nn.Module):
@@ -80,12 +82,14 @@ class TransformerBlock(nn.Module):
     """
 
     def __init__(self, d_model: int, n_heads: int, attention: str, ff_size: int, kernel_size: int = 3,
-                 dropout: float = 0.1):
+                 dropout: float = 0.1, activation: str = "gelu"):
         super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
         self.norm1 = nn.LayerNorm(d_model)
         self.attn = ConvSelfAttention(d_model, n_heads, attention, kernel_size, dropout)
         self.norm2 = nn.LayerNorm(d_model)
-        self.ff = nn.Sequential(nn.Linear(d_model, ff_size), nn.GELU(), nn.Dropout(dropout),
+        self.ff = nn.Sequential(nn.Linear(d_model, ff_size), ACTIVATIONS[activation](), nn.Dropout(dropout),
                                 nn.Linear(ff_size, d_model))
         self.drop = nn.Dropout(dropout)
 
@@ -101,10 +105,10 @@ class TransformerEncoder(nn.Module):
     """
 
     def __init__(self, d_model: int, nb_layers: int, n_heads: int, attention: str, ff_size: int,
-                 kernel_size: int = 3, dropout: float = 0.1):
+                 kernel_size: int = 3, dropout: float = 0.1, activation: str = "gelu"):
         super().__init__()
-        self.blocks = nn.ModuleList(TransformerBlock(d_model, n_heads, attention, ff_size, kernel_size, dropout)
-                                    for _ in range(nb_layers))
+        self.blocks = nn.ModuleList(TransformerBlock(d_model, n_heads, attention, ff_size, kernel_size, dropout,
+                                                     activation) for _ in range(nb_layers))
         self.norm = nn.LayerNorm(d_model)
 
     def forward(self, x: Tensor) -> Tensor:

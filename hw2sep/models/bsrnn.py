@@ -42,6 +42,10 @@ Choices and departures (stated, with reasons):
   reports 10.01 dB vocals cSDR on the MUSDB18-HQ test set.
 * Attention compares every pair of frames: its memory grows with frames squared, so separate long
   tracks in chunks when ``attention_heads`` > 0.
+
+Training memory: ``checkpoint_blocks`` (on by default) recomputes each band-and-sequence block in
+backward instead of keeping its activations (``base.run_block``): same loss and gradients, a
+fraction of the memory, some more time (see ``configs/bsrnn.json`` and ``bench/bench_models.py``).
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ from torch import Tensor, nn
 
 from hw2sep import SAMPLE_RATE
 from hw2sep.errors import Hw2sepError
-from hw2sep.models.base import SeparationModel
+from hw2sep.models.base import SeparationModel, run_block
 
 LAYERS = ("lstm", "gru", "conv")
 EPS = torch.finfo(torch.float32).eps  # the authors' norm epsilon: quiet bands stay visible
@@ -91,6 +95,7 @@ class BSRNNConfig:
     attention_dim: int = 16        # per-head query/key size per band (TFGridNet's E)
     mask_factor: int = 4           # mask MLP width = mask_factor * N
     mask_layers: int = 2           # tanh hidden layers of the mask MLP
+    checkpoint_blocks: bool = True  # activation checkpointing per band-and-sequence block (training memory)
 
 
 class SequenceNorm(nn.Module):
@@ -255,7 +260,8 @@ class BandSplitRNN(SeparationModel):
         x = torch.stack([fc(norm(ri[:, :, start:stop].reshape(ri.shape[0], nb_frames, -1)))
                          for (start, stop), norm, fc in zip(self.edges, self.split_norms, self.split_fcs)],
                         dim=1)  # (batch, bands, frames, N)
-        x = self.blocks(x)
+        for block in self.blocks:
+            x = run_block(block, x, checkpointed=self.config.checkpoint_blocks)
         mask = torch.cat([mlp(x[:, i]).float().reshape(x.shape[0], nb_frames, -1, 2)
                           for i, mlp in enumerate(self.masks)], dim=2)  # (batch, frames, bins, 2)
         mask = torch.view_as_complex(mask.contiguous()).transpose(1, 2)  # (batch, bins, frames)

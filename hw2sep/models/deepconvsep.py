@@ -19,6 +19,11 @@ two decoders, vocals and accompaniment, combined the same way; ``forward`` retur
 ``v / (v + a + eps) * mixture`` (so the accompaniment is the residual), trained with the package's MSE
 on the vocals magnitude (the dissimilarity terms are left out).
 
+Sizes: both convolutions have ``nb_filters`` (50) maps, as the original (``trainCNN.py``:
+``num_filters=50`` for the vertical and the horizontal layer). The stereo port changed the second to 30
+(``config.py``: ``num_ch_out_hor = 50``, ``num_ch_out_ver = 30``), undocumented there; the original's
+50 is kept here because it is the published architecture (the paper's and its code's).
+
 Any length: T (a multiple of ``frame_multiple`` = time_context, the caller pads) is cut into
 non-overlapping 30-frame blocks that are folded into the batch. 575,532 parameters at the default.
 """

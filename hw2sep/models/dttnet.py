@@ -31,6 +31,10 @@ groups in the dual-path module are features // 16 where that divides the feature
 original always divides by 16, which is zero for small test models); ``dim_f`` is capped at
 n_fft // 2 so other STFT sizes build; the TDF bottleneck keeps at least ``min_bn_units`` units (1 by
 default, i.e. the original rule).
+
+Training memory: ``checkpoint_blocks`` (on by default) recomputes each TFC-TDF block and each
+dual-path pass in backward instead of keeping their activations (``base.run_block``): same loss and
+gradients, less memory, more time (see ``configs/dttnet.json`` and ``bench/bench_models.py``).
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from dataclasses import dataclass
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from hw2sep.models.base import SeparationModel
+from hw2sep.models.base import SeparationModel, run_block
 from hw2sep.models.tfc_tdf_blocks import (TFC, TFCTDF, channels_to_complex, check_bins, complex_to_channels,
                                           conv_bn_relu, downsample, upsample)
 
@@ -63,6 +67,7 @@ class DTTNetConfig:
     tdf_bias: bool = False
     nb_rnn_layers: int = 4         # dual-path (time, frequency) BiLSTM pairs
     nb_heads: int = 2              # channel groups the dual-path module runs on separately
+    checkpoint_blocks: bool = True  # activation checkpointing per TFC-TDF block and dual-path pass (memory)
 
 
 class ResTFCTDF(nn.Module):
@@ -110,8 +115,9 @@ class DualPath(nn.Module):
     Shape: (B, c, T, F) -> (B, c, T, F).
     """
 
-    def __init__(self, channels: int, nb_layers: int, nb_heads: int):
+    def __init__(self, channels: int, nb_layers: int, nb_heads: int, checkpointed: bool = False):
         super().__init__()
+        self.checkpointed = checkpointed
         if channels % nb_heads:
             raise ValueError(f"dttnet: {channels} bottleneck channels are not divisible by {nb_heads} heads")
         self.nb_heads = nb_heads
@@ -124,7 +130,8 @@ class DualPath(nn.Module):
         h = x.reshape(nb * self.nb_heads, channels // self.nb_heads, frames, bins)  # to (B*H, c/H, T, F)
         h = h.permute(0, 3, 2, 1)  # to (B*H, F, T, c/H)
         for layer in self.layers:
-            h = layer(h)  # along time, then along frequency: back to (B*H, F, T, c/H)
+            for rnn_pass in layer:  # along time, then along frequency: back to (B*H, F, T, c/H)
+                h = run_block(rnn_pass, h, checkpointed=self.checkpointed)
         return h.permute(0, 3, 2, 1).reshape(nb, channels, frames, bins)
 
 
@@ -153,21 +160,22 @@ class DTTNet(SeparationModel):
         self.downs = nn.ModuleList(downsample(g * (i + 1), g * (i + 2), relu=True) for i in range(levels))
         c = g * (levels + 1)
         self.bottleneck = ResTFCTDF(c, self.dim_f >> levels, config)
-        self.dual_path = DualPath(c, config.nb_rnn_layers, config.nb_heads)
+        self.dual_path = DualPath(c, config.nb_rnn_layers, config.nb_heads, config.checkpoint_blocks)
         self.ups = nn.ModuleList(upsample(c - g * i, c - g * (i + 1), relu=True) for i in range(levels))
         self.decoders = nn.ModuleList(ResTFCTDF(c - g * (i + 1), self.dim_f >> (levels - 1 - i), config)
                                       for i in range(levels))
         self.last = nn.Conv2d(g, io_channels, 1)
 
     def forward(self, mix: Tensor) -> Tensor:
+        checkpointed = self.config.checkpoint_blocks
         h = self.first(complex_to_channels(mix[:, :, : self.dim_f]))  # (B, 2C, T, dim_f) -> (B, g, T, dim_f)
         skips = []
         for encoder, down in zip(self.encoders, self.downs):
-            h = encoder(h)
+            h = run_block(encoder, h, checkpointed=checkpointed)
             skips.append(h)
             h = down(h)
-        h = self.dual_path(self.bottleneck(h))
+        h = self.dual_path(run_block(self.bottleneck, h, checkpointed=checkpointed))
         for up, decoder in zip(self.ups, self.decoders):
-            h = decoder(up(h) * skips.pop())
+            h = run_block(decoder, up(h) * skips.pop(), checkpointed=checkpointed)
         y = channels_to_complex(self.last(h))  # (B, C, dim_f, T)
         return F.pad(y, (0, 0, 0, mix.shape[-2] - self.dim_f))  # zero bins above dim_f

@@ -20,6 +20,12 @@ parameters with our two targets, the "about 8.4 M" of that configuration. The re
 2020 checkpoint (n_fft 4096, 9 blocks, embedding 64) counts 31,540,244 with this code, far above the
 assignment's 10 M bound: most of it is the top-level LaSAFT TDFs (bins -> bins * 6 / 16 -> bins * 6).
 
+Initialisation as the repository's (``Spectrogram_based.init_weights``): Xavier-normal on every
+parameter of more than one dimension, embedding, control MLP and LaSAFT keys included; biases and batch
+norms at PyTorch's defaults (``tfc_tdf_blocks.xavier_init``). So the keys (dk x num_tdfs, which the
+repository draws from ``randn`` before that pass) start with std sqrt(2 / (dk + num_tdfs)), 0.23 at
+the default, not 1: the initial attention logits are about 4x smaller than with ``randn`` keys.
+
 Departures, and why:
 
 * targets are hw2sep's (vocals, accompaniment), not MUSDB's four stems;
@@ -28,6 +34,10 @@ Departures, and why:
   beta to zero in training (so the gate would ignore the target) while eval uses running statistics;
 * ``forward`` also takes one target name per batch item (a list), for mixed-target batches;
 * the TDF batch norms are affine (see ``tfc_tdf_blocks``).
+
+Speed and memory options (same outputs): ``channels_last`` keeps convolutions in the channels-last
+memory layout; ``checkpoint_blocks`` recomputes each TFC-LaSAFT block in backward instead of keeping
+its activations (``base.run_block``).
 """
 
 from __future__ import annotations
@@ -40,9 +50,9 @@ import torch
 from torch import Tensor, nn
 
 from hw2sep import TARGETS
-from hw2sep.models.base import SeparationModel
+from hw2sep.models.base import SeparationModel, run_block
 from hw2sep.models.tfc_tdf_blocks import (TDF, TFC, bins_in, bins_out, channels_to_complex, check_bins,
-                                          complex_to_channels, downsample, upsample)
+                                          complex_to_channels, downsample, upsample, xavier_init)
 
 
 @dataclass
@@ -64,6 +74,8 @@ class LaSAFTConfig:
     dk: int = 32                  # attention key size
     embedding_dim: int = 32
     control_n_layer: int = 4      # control MLP widths: embedding_dim * 2 ** i, i < control_n_layer
+    checkpoint_blocks: bool = True  # activation checkpointing per TFC-LaSAFT block (training memory)
+    channels_last: bool = True    # conv weights and activations in channels-last memory layout (faster convs)
 
 
 class LatentSourceAttentiveFT(nn.Module):
@@ -77,7 +89,7 @@ class LatentSourceAttentiveFT(nn.Module):
         self.num_tdfs = config.num_tdfs
         self.tdfs = TDF(channels, nb_bins, nb_bins * config.num_tdfs, config.bn_factor, config.min_bn_units,
                         config.tdf_bias)
-        self.keys = nn.Parameter(torch.randn(config.dk, config.num_tdfs))
+        self.keys = nn.Parameter(nn.init.xavier_normal_(torch.empty(config.dk, config.num_tdfs)))  # std ~0.23
         self.query = nn.Linear(condition_dim, config.dk)
         self.scale = 1.0 / math.sqrt(config.dk)
 
@@ -159,6 +171,9 @@ class LaSAFTNet(SeparationModel):
         self.ups = nn.ModuleList(upsample(c, c) for _ in range(levels))
         self.decoders = nn.ModuleList(TFCLaSAFT(2 * c, c, nb_bins >> (levels - 1 - i), config) for i in range(levels))
         self.last = bins_out(c, io_channels)
+        xavier_init(self)
+        if config.channels_last:
+            self.to(memory_format=torch.channels_last)
 
     def target_index(self, target: str | Sequence[str], nb_samples: int, device) -> Tensor:
         """Embedding indices: one target for the batch, or one per batch item."""
@@ -171,13 +186,18 @@ class LaSAFTNet(SeparationModel):
     def forward(self, mix: Tensor, target: str | Sequence[str] = "vocals") -> Tensor:
         condition = self.embedding(self.target_index(target, mix.shape[0], mix.device))  # (B, E)
         gammas, betas = self.control(condition)
-        h = self.first(complex_to_channels(mix))  # (B, 2C, T, F) -> (B, c, T, F - 1)
+        checkpointed = self.config.checkpoint_blocks
+        x = complex_to_channels(mix)  # (B, 2C, T, F)
+        if self.config.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        h = self.first(x)  # (B, c, T, F - 1)
         skips = []
         for encoder, down in zip(self.encoders, self.downs):
-            h = encoder(h, condition)
+            h = run_block(encoder, h, condition, checkpointed=checkpointed)
             skips.append(h)
             h = down(h)
-        h = self.middle(h, condition)
+        h = run_block(self.middle, h, condition, checkpointed=checkpointed)
         for i, (up, decoder) in enumerate(zip(self.ups, self.decoders)):
-            h = decoder(torch.cat([up(h), skips.pop()], dim=1), condition, gammas[:, i], betas[:, i])
+            h = run_block(decoder, torch.cat([up(h), skips.pop()], dim=1), condition, gammas[:, i], betas[:, i],
+                          checkpointed=checkpointed)
         return channels_to_complex(self.last(h))

@@ -12,7 +12,8 @@ and DTTNet (junyuchen-cjy/DTTNet-Pytorch, ``src/dp_tdf/modules.py``). No code is
   frequency axis of every frame and channel (f -> max(f_out // bn_factor, min_units) -> f_out).
 * ``TFCTDF``: a TFC followed by a residual TDF, ``y = tfc(x); y + tdf(y)``.
 * sampling layers (2x2 strided conv / transposed conv + batch norm) and the complex-as-channels
-  conversion.
+  conversion;
+* ``xavier_init``: the weight initialisation of the ISMIR 2020 and LaSAFT repositories.
 
 Layout inside every network of the family: (nb_samples, nb_features, nb_frames, nb_bins), frequency
 last, so that ``nn.Linear`` acts on frequency. One departure everywhere: the TDF batch norms are
@@ -154,6 +155,19 @@ def bins_out(in_channels: int, out_channels: int) -> nn.Conv2d:
     Shape: (nb_samples, in_channels, nb_frames, nb_bins) -> (nb_samples, out_channels, nb_frames, nb_bins + 1).
     """
     return nn.Conv2d(in_channels, out_channels, (1, 2), padding=(0, 1))
+
+
+def xavier_init(module: nn.Module) -> None:
+    """Xavier-normal (gain 1) on every parameter of more than one dimension: conv, transposed-conv and
+    linear weights, embeddings, LaSAFT's keys. Biases and batch-norm parameters keep PyTorch's defaults.
+
+    This is ``init_weights_functional(spec2spec, spec2spec.activation)`` of both of Choi et al.'s
+    repositories (``utils/weight_initialization.py``), run once on the whole network when the last
+    activation is not a ReLU (their README runs: ``--last_activation identity``; sigmoid for masks).
+    """
+    for param in module.parameters():
+        if param.dim() > 1:
+            nn.init.xavier_normal_(param)
 
 
 def check_bins(nb_bins: int, nb_levels: int, what: str) -> None:

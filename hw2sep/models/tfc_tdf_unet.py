@@ -20,8 +20,17 @@ the per-track median).
 * ``magnitude``: the channel magnitudes in, a sigmoid mask out, multiplied with the mixture magnitude
   (the repository's ``--spec_type magnitude --spec_est_mode masking --last_activation sigmoid``).
 
-Departures: the TDF batch norms are affine (see ``tfc_tdf_blocks``); no weight-initialisation scheme
-beyond PyTorch's defaults (the repository's default ``tif_init_mode`` is none as well).
+Initialisation as the repository's: Xavier-normal on every weight of more than one dimension, biases
+and batch norms at PyTorch's defaults (``tfc_tdf_blocks.xavier_init``: what its ``Spectrogram_based``
+does with the README run's identity last activation, and with sigmoid for masks). Its per-layer
+alternatives (``--layer_level_init_weight``, and ``--tif_init_mode dk`` under it) are off by default
+and not reproduced.
+
+Departure: the TDF batch norms are affine (see ``tfc_tdf_blocks``).
+
+Speed and memory options (same outputs): ``channels_last`` keeps convolutions in the channels-last
+memory layout; ``checkpoint_blocks`` recomputes each TFC-TDF block in backward instead of keeping its
+activations (``base.run_block``).
 """
 
 from __future__ import annotations
@@ -32,9 +41,9 @@ from functools import partial
 import torch
 from torch import Tensor, nn
 
-from hw2sep.models.base import SeparationModel
+from hw2sep.models.base import SeparationModel, run_block
 from hw2sep.models.tfc_tdf_blocks import (TFCTDF, bins_in, bins_out, channels_to_complex, check_bins,
-                                          complex_to_channels, downsample, upsample)
+                                          complex_to_channels, downsample, upsample, xavier_init)
 
 SPEC_TYPES = ("complex", "magnitude")
 
@@ -55,6 +64,8 @@ class TFCTDFUNetConfig:
     bn_factor: int = 16            # TDF bottleneck: bins -> max(bins // bn_factor, min_bn_units) -> bins
     min_bn_units: int = 16
     tdf_bias: bool = False
+    channels_last: bool = True     # conv weights and activations in channels-last memory layout (faster convs)
+    checkpoint_blocks: bool = True  # activation checkpointing per TFC-TDF block (training memory)
 
 
 class TFCTDFUNet(SeparationModel):
@@ -89,21 +100,28 @@ class TFCTDFUNet(SeparationModel):
         self.ups = nn.ModuleList(upsample(c, c) for _ in range(levels))
         self.decoders = nn.ModuleList(block(2 * c, c, nb_bins=nb_bins >> (levels - 1 - i)) for i in range(levels))
         self.last = bins_out(c, io_channels)
+        xavier_init(self)
+        if config.channels_last:
+            self.to(memory_format=torch.channels_last)
 
     def forward(self, mix: Tensor) -> Tensor:
         if self.predicts == "complex":
             x = complex_to_channels(mix)  # to (B, 2C, T, F)
         else:
             x = mix.transpose(-1, -2)  # to (B, C, T, F)
+        if self.config.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        checkpointed = self.config.checkpoint_blocks
         h = self.first(x)  # (B, c, T, F - 1)
         skips = []
         for encoder, down in zip(self.encoders, self.downs):
-            h = encoder(h)
+            h = run_block(encoder, h, checkpointed=checkpointed)
             skips.append(h)
             h = down(h)
-        h = self.middle(h)
+        h = run_block(self.middle, h, checkpointed=checkpointed)
         for up, decoder in zip(self.ups, self.decoders):
-            h = decoder(torch.cat([up(h), skips.pop()], dim=1))  # (B, 2c, T_i, F_i) -> (B, c, T_i, F_i)
+            h = run_block(decoder, torch.cat([up(h), skips.pop()], dim=1),  # (B, 2c, T_i, F_i) -> (B, c, T_i, F_i)
+                          checkpointed=checkpointed)
         y = self.last(h)  # (B, io_channels, T, F)
         if self.predicts == "complex":
             return channels_to_complex(y)

@@ -13,6 +13,21 @@ over the 10 M bound): ``hidden_size`` 512 (= d_model), 2 transformer layers, 4 h
 1024, Q/K/V kernel 3, n_fft 4096 / hop 1024, bandwidth 16 kHz (1487 bins fed), as Open-Unmix.
 Parameters at this default: qkv1D 8,373,156; qkvg1D 8,898,468; qkv2D 8,366,228 (all under 10 M;
 the Open-Unmix stages alone are 4.15 M). Attention per layer: 1D heads have 128 features, 2D heads 512.
+
+As the seed's ``UmxTransformerSeparator``: dropout 0.2 (every dropout of a block) and a ReLU feed
+forward. Where this model departs from it, and why:
+
+* the tanh after bn1 is kept (the seed comments it out): every stage but the sequence model stays
+  Open-Unmix's, so the comparison with ``umx`` isolates the sequence model;
+* sinusoidal positions are added before the first block (the seed's ``PositionalEncoding`` is
+  commented out): with 3-frame Q/K/V convolutions, attention alone cannot tell the order of frames
+  further apart than the kernel;
+* no learnable softmax temperature: the seed passes one scalar (``softmax_temp``, initialised to 1)
+  into attention calls whose signatures, but for the gated layer's, do not take it, and its
+  ``get_attn_func("qkvg1D")`` returns a tuple, so the published code does not run and the scalar's
+  effect is undefined; here the fixed 1/sqrt(head size) of ``scaled_dot_product_attention``;
+* the feed forward is ``ff_size`` (1024, 2 x d_model) wide, not the seed's 4 x d_model: 2048 units
+  would add 2.1 M parameters (qkv1D 10.47 M, qkvg1D 11.00 M, qkv2D 10.47 M), over the 10 M bound.
 """
 
 from __future__ import annotations
@@ -40,7 +55,8 @@ class UMXTransformerConfig:
     n_heads: int = 4
     ff_size: int = 1024           # feed-forward width
     kernel_size: int = 3          # Q/K/V convolution kernel: frames (1D), frames x features (2D)
-    dropout: float = 0.1
+    dropout: float = 0.2          # the seed's
+    ff_activation: str = "relu"   # the seed's; "gelu" as unet_transformer
     bandwidth: float = 16000.0    # Hz; bins above it are not seen by the network (but are masked)
     mask: bool = True
 
@@ -51,7 +67,8 @@ class _FramesFirstTransformer(nn.Module):
     def __init__(self, config: UMXTransformerConfig):
         super().__init__()
         self.encoder = TransformerEncoder(config.hidden_size, config.nb_layers, config.n_heads, config.attention,
-                                          config.ff_size, config.kernel_size, config.dropout)
+                                          config.ff_size, config.kernel_size, config.dropout,
+                                          config.ff_activation)
 
     def forward(self, x: Tensor) -> tuple[Tensor, None]:
         return self.encoder(x.transpose(0, 1)).transpose(0, 1), None  # via (samples, frames, d)
