@@ -1,12 +1,15 @@
 """The one reconstruction engine: waveforms of the targets from a block source, by a method of ``hw2sep.dsp.methods``.
 
-A block source (``hw2sep.dsp.blocks``) serves the mixture STFT and the target estimates piece by piece. Per engine:
+A block source (``hw2sep.dsp.blocks``) serves the mixture STFT and the target estimates piece by piece. Estimates
+are magnitudes for every phase method, whatever the model predicts (``Separator`` passes a complex model's |S|), and
+complex only for the model's own output. The engine of each method of the table ``hw2sep.dsp.methods``:
 
-* ``mixture`` / ``own``: each piece with the mixture phase (complex estimates keep their own), overlap-added;
-  memory: one block.
-* ``wiener``: EM over passes of the blocks (``hw2sep.dsp.wiener``); memory: one block (+ kept estimates).
-* ``griffinlim``: global and iterative: every signal's magnitude is kept (frame-major), then one signal per worker
-  (``hw2sep.dsp.griffinlim``); the mixture-phase start is read block by block.
+* ``mixture`` (method mixture) / ``own`` (direct, residual): each piece with the mixture phase (complex estimates
+  keep their own), overlap-added; memory: one block.
+* ``wiener`` (wiener): EM over passes of the blocks (``hw2sep.dsp.wiener``); memory: one block (+ kept estimates).
+* ``griffinlim`` (griffinlim: random start, griffinlim-mixinit: mixture-phase start): global and iterative: every
+  signal's magnitude is kept (frame-major), then ``hw2sep.dsp.griffinlim.griffinlim_signals`` runs librosa's
+  iterations per signal; the mixture-phase start is read block by block.
 * ``griffinlim-librosa``, ``mel``: librosa on the gathered whole-track magnitudes.
 
 ``reconstruct`` runs a whole track (one block); ``separate_streaming`` runs a mixture waveform and an estimator.
