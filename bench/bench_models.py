@@ -80,20 +80,22 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def train_step_seconds(model, device: torch.device, batch: int, seq_dur: float, steps: int) -> float:
-    """Median seconds of one training step (default loss, backward, Adam) after one warm-up step.
+def train_step_seconds(model, device: torch.device, batch: int, seq_dur: float, steps: int,
+                       amp: bool = False, loss: str = "") -> float:
+    """Median seconds of one training step (``loss``, default: the model's; backward, Adam) after one warm-up step.
 
+    ``amp``: the forward pass under the package's autocast on CUDA (as training runs there).
     Shape: the batch of sources is (batch, nb_targets=2, nb_channels=2, seq_dur * SAMPLE_RATE).
     """
     model = model.to(device).train()
-    loss_fn = get_loss(model.default_loss)
+    loss_fn = get_loss(loss or model.default_loss)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     sources = 0.1 * torch.randn(batch, len(TARGETS), 2, int(seq_dur * SAMPLE_RATE), device=device)
 
     def step() -> float:
         _sync(device)
         start = time.perf_counter()
-        loss = batch_loss(model, sources, loss_fn, amp=False)
+        loss = batch_loss(model, sources, loss_fn, amp=amp)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -133,29 +135,39 @@ def _reset_peak_rss() -> bool:
         return False
 
 
-def separation_stats(model, device: torch.device, seconds: float) -> dict:
-    """Real-time factor and peak memory rise of separating a random ``seconds`` s stereo mixture."""
-    separator = Separator(model, device)
-    method = main_method(model.predicts)
-    generator = torch.Generator().manual_seed(0)
-    mixture = (0.1 * torch.randn(2, int(seconds * SAMPLE_RATE), generator=generator)).numpy()  # (C, N)
-    # Memory baseline before the warm-up: first-call allocations belong to a real separation too.
+def memory_mark(device: torch.device) -> float:
+    """Reset the peak-memory reading and return the baseline (MB) that ``memory_rise_mb`` subtracts."""
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-        base = torch.cuda.memory_allocated(device)
-    else:
-        base = _status_mb("VmRSS") if _reset_peak_rss() else _peak_rss_mb()
+        return torch.cuda.memory_allocated(device) / 2**20
+    return _status_mb("VmRSS") if _reset_peak_rss() else _peak_rss_mb()
+
+
+def memory_rise_mb(device: torch.device, mark: float) -> float:
+    """Peak memory since ``memory_mark`` above its baseline, in MB: max_memory_allocated on CUDA, peak RSS on CPU."""
+    peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else _peak_rss_mb()
+    return max(0.0, peak - mark)
+
+
+def separation_stats(model, device: torch.device, seconds: float, method: str | None = None,
+                     mixture=None, amp: bool = False) -> dict:
+    """Real-time factor and peak memory rise of separating a stereo mixture with ``method`` (default: the
+    model's main one): ``mixture`` (C, N) as given, else a random one of ``seconds`` s."""
+    separator = Separator(model, device, amp=amp)
+    method = method or main_method(model.predicts)
+    if mixture is None:
+        generator = torch.Generator().manual_seed(0)
+        mixture = (0.1 * torch.randn(2, int(seconds * SAMPLE_RATE), generator=generator)).numpy()  # (C, N)
+    seconds = mixture.shape[-1] / SAMPLE_RATE
+    # Memory baseline before the warm-up: first-call allocations belong to a real separation too.
+    mark = memory_mark(device)
     separator.separate(mixture[:, :SAMPLE_RATE], [method])  # timing warm-up on 1 s
     _sync(device)
     start = time.perf_counter()
     separator.separate(mixture, [method])
     _sync(device)
     took = time.perf_counter() - start
-    if device.type == "cuda":
-        peak = (torch.cuda.max_memory_allocated(device) - base) / 2**20
-    else:
-        peak = _peak_rss_mb() - base
-    return {"rtf": took / seconds, "peak_mb": max(0.0, peak), "method": method}
+    return {"rtf": took / seconds, "peak_mb": memory_rise_mb(device, mark), "method": method}
 
 
 def measure(name: str, device: torch.device, steps: int = 3, seconds: float = 30.0, batch: int = 4,

@@ -123,13 +123,14 @@ class _DDP(DistributedDataParallel):
             return getattr(self.module, name)
 
 
-def wrap(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+def wrap(model: torch.nn.Module, device: torch.device, always: bool = False) -> torch.nn.Module:
     """The model to train: DDP (with SyncBatchNorm on CUDA) under torchrun, else ``model`` itself.
 
     ``model`` keeps its parameters (the wrapper shares them), so it is what one saves and validates.
-    DDP copies rank 0's parameters and buffers to every rank here.
+    DDP copies rank 0's parameters and buffers to every rank here. ``always``: DDP even in a process
+    group of one (bench/gpu_check.py's 1-process NCCL step).
     """
-    if world_size() == 1:
+    if world_size() == 1 and not always:
         return model
     if device.type == "cuda":
         model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)  # same object, same parameters
