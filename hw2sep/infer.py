@@ -21,7 +21,7 @@ import argparse  # noqa: E402
 import time  # noqa: E402
 
 from hw2sep.models.checkpoint import read_meta  # noqa: E402
-from hw2sep.errors import run_cli  # noqa: E402
+from hw2sep.errors import Hw2sepError, run_cli  # noqa: E402
 from hw2sep.evaluation.evaluate import add_common_arguments, evaluate, format_table  # noqa: E402
 from hw2sep.evaluation.identity import checkpoint_labels  # noqa: E402
 from hw2sep.report.results import read_per_track  # noqa: E402
@@ -61,7 +61,10 @@ def main(argv=None) -> None:
     if meta.get("demo") and args.musdb_root is not None:
         print("note: this is the toy demo checkpoint, not a MUSDB18 model; see README.txt to ship yours")
 
-    methods = methods_for(args.checkpoint, [m for m in args.phase.split(",") if m])
+    try:
+        methods = methods_for(args.checkpoint, [m for m in args.phase.split(",") if m])
+    except Hw2sepError as err:
+        raise Hw2sepError(f"--phase {args.phase}: {err}") from None
     rows = evaluate([args.checkpoint], root, args.out, subset="test", methods=methods, n_tracks=args.tracks,
                     metric=args.metric, device=args.device, samples_dir=args.samples,
                     n_sample_tracks=args.sample_tracks, workers=args.workers, memory_budget=args.memory_budget,

@@ -150,6 +150,7 @@ def _trained_so_far(out: Path) -> tuple[int, float]:
     return int(meta.get("epoch", 0)), float(meta.get("train_seconds", 0.0))
 
 
+@contextlib.contextmanager
 def _one_thread(enabled: bool):
     threads = torch.get_num_threads()
     if enabled:
