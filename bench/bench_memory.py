@@ -121,26 +121,10 @@ def write_long_track(root: str | Path, minutes: float, source_seconds: float = 3
 
 
 def tree_rss_mb(pid: int) -> float:
-    """Summed VmRSS of ``pid`` and all its descendants, in MB (0 for processes that just ended)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
-        todo += children.get(p, [])
-        try:
-            with open(f"/proc/{p}/status") as f:
-                total += next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")), 0) / 1024
-        except OSError:
-            pass
-    return total
+    """Summed resident memory of ``pid`` and all its descendants, in MB (the package's own reading)."""
+    from hw2sep.evaluation.memory_budget import process_tree_gb
+
+    return process_tree_gb(pid) * 1024
 
 
 def run_tree_peak(cmd: list[str], interval: float = 0.02, **popen) -> dict:
