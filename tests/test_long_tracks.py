@@ -79,3 +79,16 @@ def test_ten_minute_track_stays_under_2_5_gb(tmp_path):
     assert "median of medians" in result["output"]
     assert result["main_mb"] < 2500 and result["tree_mb"] < 2500, result
     assert result["main_mb"] > 1000  # the measurement saw the track (the audio alone is ~1 GB)
+
+
+def test_a_track_whose_worker_copies_do_not_fit_is_scored_in_process(toy_root, tmp_path, capsys):
+    """With a pool, a track whose pooled estimate exceeds the budget on its own is scored here (no copies of its
+    arrays in a worker), with one line saying so; its numbers are the pool's."""
+    from hw2sep.evaluation.evaluate import evaluate
+    common = dict(methods=["mixture"], n_tracks=1, metric="fast", device="cpu", progress=False)
+    here = evaluate([REPO / "models" / "umx_vocals.pt"], toy_root, tmp_path / "a", workers=2, memory_budget=0.01,
+                    **common)
+    assert "in this process (a worker's copies do not fit" in capsys.readouterr().out
+    pooled = evaluate([REPO / "models" / "umx_vocals.pt"], toy_root, tmp_path / "b", workers=2, memory_budget=1000,
+                      **common)
+    assert [r["SDR"] for r in here] == [r["SDR"] for r in pooled]

@@ -103,15 +103,21 @@ def evaluate(checkpoints: Sequence[str | Path], musdb_root: str | Path, out: str
                 with_samples = samples_dir is not None and index < n_sample_tracks
                 if not todo and not with_samples:
                     continue
-                need = track_gb(track.num_samples() / SAMPLE_RATE, metric, len(todo), pool is not None)
-                budget.admit((label, index), need, f"start '{track.name}'", wait)
+                seconds = track.num_samples() / SAMPLE_RATE
+                track_pool = pool if pool is not None and budget.base + track_gb(
+                    seconds, metric, len(todo), True) <= budget.budget else None
+                if pool is not None and track_pool is None:  # a worker's copies of the arrays would not fit
+                    print(f"memory budget: scoring '{track.name}' in this process (a worker's copies do not fit "
+                          f"{budget.budget:.1f} GB)")
+                budget.admit((label, index), track_gb(seconds, metric, len(todo), track_pool is not None),
+                             f"start '{track.name}'", wait)
                 audio = track.load(("mixture", *TARGETS))  # views of one array: references need no copy
                 references = stack_sources([audio[t] for t in TARGETS])
                 estimates = separator.separate(audio["mixture"], todo if not with_samples else methods,
                                                **phase_options)
                 scored = [_score_track(out, label, method, track.name, references,
                                        stack_sources([estimates[method][t] for t in TARGETS]), track_keys[method],
-                                       pool)
+                                       track_pool)
                           for method in todo]
                 if with_samples:
                     for finish in scored:  # the samples index shows these scores
