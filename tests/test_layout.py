@@ -24,7 +24,7 @@ ALLOWED = {  # stage -> the stages it may import (besides itself and BASE)
     "training": {"data", "models", "separation", "dsp", "vocoder", "common"},
     "evaluation": {"separation", "models", "data", "dsp", "vocoder", "report.results", "common"},
     "experiments": {"training", "evaluation", "separation", "models", "data", "dsp", "vocoder", "report", "common"},
-    "report": {"dsp.methods", "common.files"},
+    "report": {"dsp.methods", "common.files", "common.checkpoint_json"},
 }
 
 

@@ -20,6 +20,7 @@ from torch import nn
 
 from hw2sep import __version__
 from hw2sep.errors import Hw2sepError
+from hw2sep.common.checkpoint_json import REPAIR, json_problem
 from hw2sep.common.files import atomic_path, write_error, write_json
 from hw2sep.models import MODELS, build_model, count_parameters
 from hw2sep.models.architecture import architecture_rows
@@ -59,34 +60,17 @@ def read_meta(path: str | Path) -> dict:
         raise Hw2sepError(f"{json_path} lacks 'model'/'config': not an hw2sep checkpoint")
     problem = meta_problem(meta)
     if problem:
-        raise Hw2sepError(f"{json_path} is damaged: {problem} (restore it from the training run folder, "
-                          "or rerun python -m hw2sep.training.train)")
+        raise Hw2sepError(f"{json_path} is damaged: {problem} ({REPAIR})")
     return meta
 
 
-META_COUNTS = ("epoch", "parameters")             # non-negative integers (or absent / null)
-META_NUMBERS = ("valid_loss", "train_seconds")    # numbers (or absent / null)
-
-
 def meta_problem(meta: dict) -> str | None:
-    """What is wrong with the values of a checkpoint json that readers use, or None."""
-    def kind(value) -> str:
-        return f"{value!r}"[:40]
-
-    if not isinstance(meta.get("model"), str):
-        return f"'model' is {kind(meta.get('model'))}, not a model name"
-    if not isinstance(meta.get("config"), dict):
-        return f"'config' is {kind(meta.get('config'))}, not an object"
-    for key in META_COUNTS:
-        value = meta.get(key)
-        if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
-            return f"'{key}' is {kind(value)}, not a whole number"
-    for key in META_NUMBERS:
-        value = meta.get(key)
-        if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)):
-            return f"'{key}' is {kind(value)}, not a number"
-    if "train" in meta and not isinstance(meta["train"], (dict, type(None))):
-        return f"'train' is {kind(meta['train'])}, not an object"
+    """What is wrong with the values of a checkpoint json that readers use (``common.checkpoint_json``) or with
+    its config's types against the model's config dataclass, or None."""
+    problem = json_problem(meta)
+    if problem:
+        return problem
+    kind = lambda value: f"{value!r}"[:40]  # noqa: E731
     entry = MODELS.get(meta["model"])
     for field in dataclasses.fields(entry.config_cls) if entry else ():
         value, default = meta["config"].get(field.name), field.default

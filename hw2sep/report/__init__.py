@@ -3,6 +3,6 @@ checkpoint jsons, selection.json), ``inputs`` (everything the slides show, read 
 ``experiment_plots`` (figures), ``slides`` (16:9 PDF pages and tables), ``text`` (the generated words), ``pages``
 (one function per slide), ``optional`` (the optional-task slides) and ``build`` (the report).
 
-May import: hw2sep.names, hw2sep.errors, hw2sep.common.files, hw2sep.dsp.methods (torch-free). Never torch, and never
+May import: hw2sep.names, hw2sep.errors, hw2sep.common.files and .checkpoint_json, hw2sep.dsp.methods (torch-free). Never torch, and never
 training, separation, evaluation or models: the report reads what those wrote.
 """

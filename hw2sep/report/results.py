@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from hw2sep.common.checkpoint_json import REPAIR, json_problem
 from hw2sep.errors import Hw2sepError
 from hw2sep.names import TARGETS, epoch_of  # noqa: F401  (epoch_of: the one checkpoint-name rule)
 
@@ -247,8 +248,9 @@ def read_checkpoint_meta(run: str | Path, names: Sequence[str] = ("best", "last"
             except (OSError, ValueError) as err:
                 raise DamagedResultError(f"{path} is damaged ({type(err).__name__}): restore it from a copy of the run "
                                          "folder or train again") from None
-            if not isinstance(meta, dict) or "model" not in meta:
-                raise DamagedResultError(f"{path} is not a checkpoint json (no 'model'): restore it or train again")
+            problem = json_problem(meta) if isinstance(meta, dict) else "not a json object"
+            if problem:
+                raise DamagedResultError(f"{path} is damaged: {problem} ({REPAIR})")
             meta["_path"] = str(path)
             return meta
     raise Hw2sepError(f"no checkpoint json (best.json, last.json, epoch_NNN.json) in {run}: train first")
