@@ -165,7 +165,8 @@ def _score_track(out: Path, label: str, method: str, track: str, references: np.
     track. Returns the call that waits for that write (and raises its error)."""
     metric, win = key["metric"], SAMPLE_RATE
     future = None if pool is None else pool.submit(references, estimates, win, win, backend=metric)
-    global_sdrs = dict(zip(TARGETS, map(float, global_sdr(references, estimates))))
+    scores = bss_eval(references, estimates, win=win, hop=win, backend=metric) if pool is None else None  # first:
+    global_sdrs = dict(zip(TARGETS, map(float, global_sdr(references, estimates))))  # its peak sets the track's
     spectral = dict(zip(TARGETS, map(float, spectral_distance(references, estimates))))
 
     def write(result: dict) -> None:
@@ -178,7 +179,7 @@ def _score_track(out: Path, label: str, method: str, track: str, references: np.
             write_json(path, record)
 
     if future is None:
-        write(bss_eval(references, estimates, win=win, hop=win, backend=metric))
+        write(scores)
         return lambda: None
     return _write_when_done(future, write)
 
