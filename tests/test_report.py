@@ -122,7 +122,7 @@ def test_findings_are_generated_from_the_numbers(report, smoke_run):
     rows = {(r["checkpoint"], r["method"], r["target"]): float(r["SDR"]) for r in _comparison(smoke_run["results"])}
     best = next(c for c, m, _ in rows if m == "griffinlim")
     loss = rows[(best, "mixture", "vocals")] - rows[(best, "griffinlim", "vocals")]
-    assert "Best epoch by median vocals SDR" in text
+    assert "Highest median vocals SDR of the kept epochs" in text and "not how the model was chosen" in text
     assert f"{'loses' if loss > 0 else 'gains'} {abs(loss):.2f} dB on vocals" in text
 
 
@@ -449,3 +449,25 @@ def test_phase_slide_lists_every_method_with_sdr_and_lsd(tmp_path):
         assert f"{i + 1.01:.2f}" in text and f"{20 + i + 0.1 + 0.07:.2f}" in text  # vocals SDR, accompaniment LSD
     assert "LSD (dB)" in text and "not aligned" in text
     assert "vocoder" not in slides[MISSING_TITLE]
+
+
+def test_the_report_says_how_the_checkpoint_was_chosen(smoke_run, tmp_path):
+    """Validation (best.pt) by default, said on the methodology slide; a test-set choice is said on every slide
+    that uses it."""
+    import json
+    import shutil
+
+    from hw2sep.report.build import build_report, load_config
+    from hw2sep.report.results import SELECT_RULES, SELECTION, best_epoch, read_comparison
+
+    results = tmp_path / "results"
+    shutil.copytree(smoke_run["results"], results)
+    (results / SELECTION).unlink(missing_ok=True)
+    text = " ".join(_pages(build_report(results, smoke_run["run"], smoke_run["samples"], tmp_path / "v.pdf",
+                                        load_config(None))))
+    assert SELECT_RULES["validation"] in " ".join(text.split()) and "chosen on the test set" not in text
+    label = best_epoch(read_comparison(results))[1]  # the fixture scored this one with Griffin-Lim
+    (results / SELECTION).write_text(json.dumps({"checkpoint": label, "select": "test", "how": SELECT_RULES["test"]}))
+    pages = _pages(build_report(results, smoke_run["run"], smoke_run["samples"], tmp_path / "t.pdf", load_config(None)))
+    chosen = [p for p in pages if "chosen on the test set" in " ".join(p.split())]
+    assert len(chosen) >= 3, [p[:60] for p in pages]  # methodology, Task 2 / per-track / spectrogram slides

@@ -85,7 +85,8 @@ def _methodology(deck: Deck, inputs: Inputs) -> None:
 def _chosen(inputs: Inputs) -> str:
     """The selected checkpoint's label for a sentence ("best.pt (epoch 87)")."""
     label = inputs.selection.get("checkpoint", "best")
-    return text.checkpoint_label(inputs.rows, label) if inputs.rows else f"{label}.pt"
+    epochs = [r["epoch"] for r in inputs.rows if r["checkpoint"] == label and r.get("epoch") is not None]
+    return f"{label}.pt" + (f" (epoch {epochs[0]})" if epochs else "")
 
 
 def _test_chosen(inputs: Inputs) -> str | None:

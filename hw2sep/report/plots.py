@@ -291,7 +291,7 @@ def plot_architecture(meta: dict, title: str | None = None, limit: int | None = 
     rows = meta.get("architecture") or []
     total = sum(r["parameters"] for r in rows)
     if not rows:
-        raise Hw2sepError("the checkpoint json has no architecture rows (written by training since hw2sep 0.1.0)")
+        raise Hw2sepError("the checkpoint json has no architecture rows (a checkpoint from an older hw2sep: train again)")
     cells = [[r["layer"], r["type"], r["details"], f"{r['parameters']:,}",
               f"{100 * r['parameters'] / total:.1f} %" if total else ""] for r in rows]
     cells.append(["total", "", "" if limit is None else f"limit {limit:,} ({'within' if total < limit else 'OVER'})",

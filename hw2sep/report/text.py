@@ -114,7 +114,8 @@ def epoch_findings(rows: Sequence[dict], epochs: Sequence[int], method: str = "m
     scored = [(v, e) for v, e in zip(vocals, shown) if v is not None]
     if scored:
         best_sdr, best = max(scored)
-        out.append(f"Best epoch by median vocals SDR: epoch {best} ({fmt(best_sdr)} dB).")
+        out.append(f"Highest median vocals SDR of the kept epochs: epoch {best} ({fmt(best_sdr)} dB); a description "
+                   "of the test results, not how the model was chosen.")
         last_sdr, last = scored[-1][0], scored[-1][1]
         if last != best:
             out.append(f"Training on to epoch {last} lost {fmt(best_sdr - last_sdr)} dB of vocals SDR "
