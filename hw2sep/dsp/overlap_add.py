@@ -55,22 +55,22 @@ class OverlapAdd:
         self.lead, self.length, self.params = tuple(lead), length, params
         self.nb_frames = 1 + length // params.hop
         self.window = window_tensor(params.window, params.n_fft, device, torch.float32)
-        k = params.n_fft // params.hop
-        self.rows = torch.zeros(int(torch.tensor(lead).prod()) if lead else 1, self.nb_frames + k - 1, params.hop)
+        self.out = torch.zeros(int(torch.tensor(lead).prod()) if lead else 1, length)  # the sums, then the result
 
     def add(self, spec: torch.Tensor, first_frame: int, signals: slice = slice(None)) -> None:
         """Overlap-add the frames ``spec`` (frames first_frame, first_frame + 1, ...) of all signals, or of the
         flattened lead ``signals`` only."""
         frames = spec.reshape(-1, *spec.shape[-2:]).transpose(-1, -2)  # to (B, t, nb_bins)
-        t = frames.shape[1]
-        part = torch.zeros(len(frames), t + len(self.window) // self.params.hop - 1, self.params.hop,
-                           device=self.window.device)
+        hop, n_fft = self.params.hop, self.params.n_fft
+        part = torch.zeros(len(frames), frames.shape[1] + n_fft // hop - 1, hop, device=self.window.device)
         add_frames(part, frames, 0, self.window)
-        self.rows[signals, first_frame:first_frame + part.shape[1]] += part.cpu()
+        part = part.view(len(frames), -1)  # samples from first_frame * hop - n_fft // 2 of the output on
+        first = first_frame * hop - n_fft // 2
+        lo, hi = max(0, first), min(self.length, first + part.shape[1])
+        if hi > lo:
+            self.out[signals, lo:hi] += part[:, lo - first:hi - first].cpu()
 
     def finish(self) -> torch.Tensor:
-        """Divide the sums by the squared-window envelope; returns the output."""
-        n_fft = self.params.n_fft
-        out = self.rows.view(len(self.rows), -1)[:, n_fft // 2:n_fft // 2 + self.length]
-        out.mul_(inverse_envelope(self.window.cpu(), self.params.hop, self.nb_frames, self.length))
-        return out.view(*self.lead, self.length)
+        """Multiply the sums by the inverse squared-window envelope; returns the output (contiguous)."""
+        self.out.mul_(inverse_envelope(self.window.cpu(), self.params.hop, self.nb_frames, self.length))
+        return self.out.view(*self.lead, self.length)
