@@ -243,6 +243,10 @@ def test_stack_sources_reuses_rows_of_one_array_and_copies_otherwise():
     assert swapped is not base and np.array_equal(swapped, base[::-1])
     loose = [np.ones((3, 4), np.float32), np.zeros((3, 4), np.float32)]
     assert np.array_equal(stack_sources(loose), np.stack(loose))
+    track = np.zeros((3, 3, 4), np.float32)  # mixture, vocals, accompaniment: one owning array, as Track.load's
+    track[:] = np.arange(36).reshape(3, 3, 4)
+    references = stack_sources([track[1], track[2]])
+    assert np.shares_memory(references, track) and np.array_equal(references, track[1:])
 
 
 def test_blocked_spectral_distance_equals_the_whole_track_lsd():

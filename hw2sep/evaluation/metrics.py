@@ -104,16 +104,18 @@ def global_sdr(references: np.ndarray, estimates: np.ndarray, eps: float = 1e-7)
 
 
 def stack_sources(arrays: Sequence[np.ndarray]) -> np.ndarray:
-    """``np.stack(arrays)``, without a copy when they are the rows, in order, of one 3-d array that owns
-    its memory (as `Track.load` and `Separator.separate` return them): a 10-minute stereo pair is 420 MB.
+    """``np.stack(arrays)``, without a copy when they are consecutive rows, in order, of one 3-d array (as
+    `Track.load` and `Separator.separate` return them): a 10-minute stereo pair is 420 MB.
 
     Shape: nb_sources x (nb_channels, nb_samples) -> (nb_sources, nb_channels, nb_samples).
     """
     base = arrays[0].base if len(arrays) else None
-    if (isinstance(base, np.ndarray) and base.ndim == 3 and len(base) == len(arrays)
-            and all(a.base is base and a.__array_interface__ == base[i].__array_interface__
-                    for i, a in enumerate(arrays))):
-        return base
+    if isinstance(base, np.ndarray) and base.ndim == 3 and all(a.base is base for a in arrays):
+        rows = [next((i for i in range(len(base)) if a.__array_interface__ == base[i].__array_interface__), None)
+                for a in arrays]
+        first = rows[0]
+        if first is not None and rows == list(range(first, first + len(arrays))):
+            return base if len(arrays) == len(base) else base[first:first + len(arrays)]  # e.g. the references
     return np.stack(arrays)
 
 
